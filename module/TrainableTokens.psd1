@@ -1,0 +1,26 @@
+@{
+    RootModule           = 'TrainableTokens.Cmdlets.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '4cb33669-105e-4a64-9dd1-065bcbaab205'
+    Author               = 'TrainableTokens contributors'
+    CompanyName          = 'TrainableTokens contributors'
+    Copyright            = '(c) TrainableTokens contributors. MIT licence.'
+    Description          = 'Fine-tunes only chosen rows of a language model''s token-embedding matrix (Hugging Face PEFT''s Trainable Tokens method) with TorchSharp, writing PEFT-compatible adapters.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('TrainableTokens.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-TrainableTokensEnvironment'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('PEFT', 'TrainableTokens', 'Embeddings', 'FineTuning', 'TorchSharp', 'LLM', 'MachineLearning', 'Linux', 'PSEdition_Core')
+            LicenseUri   = 'https://github.com/trainabletokens/TrainableTokens/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/trainabletokens/TrainableTokens'
+            ReleaseNotes = 'Foundation: module layout, libtorch loading with dependency isolation, Get-TrainableTokensEnvironment.'
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using System.Collections.Generic;
+
+namespace TrainableTokens.Core.Runtime;
+
+/// <summary>One CUDA device as the NVIDIA driver reports it.</summary>
+public sealed record CudaDevice(int Index, string Name, long TotalMemoryBytes, long FreeMemoryBytes);
+
+/// <summary>What a runbook author checks on a new worker: versions, backend, threads, GPUs, native shim, a real computation.</summary>
+public sealed record EnvironmentReport(
+    string ModuleVersion,
+    string TorchSharpVersion,
+    string LibTorchVersion,
+    string BuildFlavour,
+    string Backend,
+    int CpuThreads,
+    int InteropThreads,
+    IReadOnlyList<CudaDevice> CudaDevices,
+    bool NativeShimApplied,
+    string NativeDirectory,
+    string? Libstdcxx,
+    string YamlDotNetVersion,
+    string DotNetVersion,
+    string OperatingSystem,
+    bool ComputeCheckPassed,
+    double ComputeCheckMilliseconds);

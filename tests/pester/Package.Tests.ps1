@@ -1,0 +1,34 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $work = Join-Path ([System.IO.Path]::GetTempPath()) "tt-package-$([guid]::NewGuid().ToString('N'))"
+    New-Item -ItemType Directory -Path $work | Out-Null
+}
+AfterAll { Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue }
+
+Describe 'The module package' {
+    It 'is a .nupkg that Install-PSResource installs from a local folder repository, and the installed module computes' {
+        $feed = Join-Path $work 'feed'
+        $packer = Join-Path $PSScriptRoot '../../build/New-ModulePackage.ps1'
+        # A private HOME for the child keeps the repository registration and the CurrentUser install away from the
+        # real user's (PSResourceGet reads its folders when the process starts).
+        $savedHome = $env:HOME
+        $env:HOME = Join-Path $work 'home'
+        try {
+        $result = Invoke-FreshPwsh @"
+`$ErrorActionPreference = 'Stop'
+& '$packer' -ModuleDirectory '$ModuleDirectory' -OutputDirectory '$feed' | Out-Null
+Register-PSResourceRepository -Name LocalFeed -Uri '$feed' -Trusted
+Install-PSResource -Name TrainableTokens -Repository LocalFeed -Scope CurrentUser -TrustRepository
+`$installed = Get-InstalledPSResource -Name TrainableTokens -Scope CurrentUser
+'installed:' + `$installed.Version
+Import-Module (Join-Path `$installed.InstalledLocation "TrainableTokens/`$(`$installed.Version)/TrainableTokens.psd1")
+'compute:' + (Get-TrainableTokensEnvironment).ComputeCheckPassed
+"@
+        }
+        finally { $env:HOME = $savedHome }
+        $version = (Import-PowerShellDataFile $ModuleManifest).ModuleVersion
+        Join-Path $feed "TrainableTokens.$version.nupkg" | Should -Exist
+        $result.Output | Should -Contain "installed:$version"
+        $result.Output | Should -Contain 'compute:True'
+    }
+}
