@@ -12,10 +12,13 @@ Describe 'The module package' {
         # A private HOME for the child keeps the repository registration and the CurrentUser install away from the
         # real user's (PSResourceGet reads its folders when the process starts).
         $savedHome = $env:HOME
-        $env:HOME = Join-Path $work 'home'
+        # The folder must exist: .NET treats a missing HOME as unset and PSResourceGet then writes into the current folder.
+        $env:HOME = (New-Item -ItemType Directory -Force -Path (Join-Path $work 'home')).FullName
+        New-Item -ItemType Directory -Force -Path (Join-Path $env:HOME '.config'), (Join-Path $env:HOME '.local/share') | Out-Null
         try {
         $result = Invoke-FreshPwsh @"
 `$ErrorActionPreference = 'Stop'
+Set-Location '$work'; [Environment]::CurrentDirectory = '$work'
 & '$packer' -ModuleDirectory '$ModuleDirectory' -OutputDirectory '$feed' | Out-Null
 Register-PSResourceRepository -Name LocalFeed -Uri '$feed' -Trusted
 Install-PSResource -Name TrainableTokens -Repository LocalFeed -Scope CurrentUser -TrustRepository
