@@ -30,7 +30,8 @@ $PSStyle.OutputRendering = 'PlainText'
 
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
-$ModuleDir = Join-Path $Out 'TrainableTokens'
+# The default (cpu) module goes to out/TrainableTokens; other flavours beside it, so they never replace the tested one.
+$ModuleDir = if ($Flavour -eq 'cpu') { Join-Path $Out 'TrainableTokens' } else { Join-Path $Out "$Flavour/TrainableTokens" }
 $ModuleManifest = Join-Path $ModuleDir 'TrainableTokens.psd1'
 $PesterVersion = '5.7.1'
 
@@ -56,7 +57,7 @@ function Invoke-Build {
     try {
         Invoke-Dotnet tool restore
         $rid = if ($Flavour -eq 'wincpu') { 'win-x64' } else { 'linux-x64' }
-        $staging = Join-Path $Out '.TrainableTokens.staging'
+        $staging = Join-Path (Split-Path $ModuleDir) '.TrainableTokens.staging'
         if (Test-Path $staging) { Remove-Item -Recurse -Force $staging }
 
         try {
