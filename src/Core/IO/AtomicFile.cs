@@ -28,6 +28,33 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Like <see cref="WriteAllBytes"/> for content too large to hold in one array: <paramref name="write"/> streams it
+    /// into the temporary file, which then replaces <paramref name="path"/>. If <paramref name="write"/> throws, the
+    /// temporary file is deleted and <paramref name="path"/> is left as it was.
+    /// </summary>
+    public static void Write(string path, Action<FileStream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var full = Path.GetFullPath(path);
+        var temp = TempPathFor(full);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            CopyUnixMode(full, temp);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
     /// <summary>A unique temporary name beside <paramref name="fullPath"/>; the leading dot and suffix mark it as ours.</summary>
     public static string TempPathFor(string fullPath) =>
         Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
