@@ -37,4 +37,32 @@ public sealed class AtomicFileTests : IDisposable
         Assert.ThrowsAny<IOException>(() => AtomicFile.WriteAllBytes(path, new byte[] { 1 }));
         Assert.Empty(Directory.GetFileSystemEntries(_dir));
     }
+
+    [Fact]
+    public void Streamed_write_replaces_the_file_and_leaves_no_temporary_file()
+    {
+        var path = Path.Combine(_dir, "a.bin");
+        File.WriteAllBytes(path, new byte[] { 1, 2, 3 });
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(new byte[] { 4, 5 });
+            stream.Write(new byte[] { 6 });
+        });
+        Assert.Equal(new byte[] { 4, 5, 6 }, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void A_streamed_write_that_fails_halfway_leaves_the_old_file_intact()
+    {
+        var path = Path.Combine(_dir, "a.bin");
+        File.WriteAllBytes(path, new byte[] { 1, 2, 3 });
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write(new byte[1 << 20]);
+            throw new InvalidOperationException("failed halfway");
+        }));
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir));
+    }
 }
