@@ -11,6 +11,8 @@
     FormatsToProcess     = @('TrainableTokens.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-TrainableTokensEnvironment'
+        'Invoke-TokenModel'
+        'New-TinyModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

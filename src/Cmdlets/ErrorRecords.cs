@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
 using TrainableTokens.Core;
@@ -11,9 +12,15 @@ internal static class ErrorRecords
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static ErrorRecord From(Exception exception)
     {
-        if (exception is TrainableTokensException known)
-            return new ErrorRecord(known, known.ErrorId, Category(known.Kind), known.Target);
-        return new ErrorRecord(exception, "UnexpectedError", ErrorCategory.NotSpecified, null);
+        return exception switch
+        {
+            TrainableTokensException known => new ErrorRecord(known, known.ErrorId, Category(known.Kind), known.Target),
+            DirectoryNotFoundException or FileNotFoundException => new ErrorRecord(exception, "PathNotFound", ErrorCategory.ObjectNotFound, null),
+            UnauthorizedAccessException => new ErrorRecord(exception, "AccessDenied", ErrorCategory.PermissionDenied, null),
+            IOException => new ErrorRecord(exception, "IOError", ErrorCategory.WriteError, null),
+            ArgumentException => new ErrorRecord(exception, "InvalidArgument", ErrorCategory.InvalidArgument, null),
+            _ => new ErrorRecord(exception, "UnexpectedError", ErrorCategory.NotSpecified, null),
+        };
     }
 
     private static ErrorCategory Category(ErrorKind kind) => kind switch

@@ -1,0 +1,46 @@
+@{
+    Synopsis    = 'Runs a forward pass of a Hugging Face model folder and writes the logits and hidden states to a safetensors file.'
+    Description = @(
+        'Invoke-TokenModel loads the model in -Model (config.json plus model.safetensors or a sharded checkpoint with model.safetensors.index.json), runs the token ids in -InputId through it as one sequence, and writes the outputs to -OutFile as safetensors: logits of shape [1, seq, vocab] and hidden_states.0 to hidden_states.N of shape [1, seq, hidden], all float32 whatever dtype the model ran in. hidden_states.0 is the embedding output (after Gemma''s scaling, or GPT-2''s position embeddings), hidden_states.i the output of layer i, and the last one is after the final norm, as Hugging Face transformers returns them with output_hidden_states=True.'
+        'Use it to debug, or to compare with Python: in transformers, AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)(torch.tensor([ids]), output_hidden_states=True) gives the same logits to float32 tolerance, and the same embedding output exactly.'
+        'Supported architectures (config.json model_type): llama, mistral, qwen2, gemma, gpt2. The cmdlet writes the file atomically: a failed run leaves no partial file.'
+    )
+    Parameters  = @{
+        Model   = 'The Hugging Face model folder: config.json and model.safetensors (or model.safetensors.index.json with its shards).'
+        InputId = 'The token ids of one sequence, each below the model''s vocab_size. ConvertTo-TokenId gives them for a text once tokenizers land.'
+        OutFile = 'The safetensors file to write. Its folder must exist. An existing file is replaced only with -Force.'
+        Dtype   = 'The dtype to run the model in: float32 (default, the most precise), bfloat16 or float16. The weights are converted on load; the file always holds float32.'
+        Device  = 'The libtorch device to run on: cpu (default), or cuda / cuda:N with the CUDA build of the module.'
+        Force   = 'Overwrite -OutFile if it exists.'
+    }
+    Inputs      = @(
+        @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }
+    )
+    Outputs     = @(
+        @{ Type = 'TrainableTokens.Core.Models.ForwardCaptureResult'; Description = 'OutFile, ModelType, SequenceLength, VocabSize, HiddenSize, Dtype, the names of the tensors written, and the load and forward times in seconds.' }
+    )
+    Examples    = @(
+        @{
+            Title   = 'Keep the logits of a short sequence'
+            Code    = 'Invoke-TokenModel -Model ./models/tiny-llama -InputId 1, 15, 27, 3 -OutFile ./forward.safetensors'
+            Remarks = 'Writes logits [1, 4, vocab] and hidden_states.0 .. hidden_states.N [1, 4, hidden] to forward.safetensors.'
+        }
+        @{
+            Title   = 'Compare with Python'
+            Code    = @'
+Invoke-TokenModel -Model ./models/tiny-llama -InputId 1, 15, 27, 3 -OutFile ./ours.safetensors -Force
+# python: from safetensors.torch import load_file; ours = load_file("ours.safetensors")
+#         ref = model(torch.tensor([[1, 15, 27, 3]]), output_hidden_states=True)
+#         (ours["logits"] - ref.logits).abs().max()
+'@
+            Remarks = 'The logits agree with transformers to float32 tolerance; hidden_states.0 agrees exactly.'
+        }
+        @{
+            Title   = 'Run in bfloat16 and see what would be written first'
+            Code    = 'Invoke-TokenModel -Model ./models/tiny-gemma -InputId 2, 40, 41 -OutFile ./bf16.safetensors -Dtype bfloat16 -WhatIf'
+            Remarks = '-WhatIf reports the file that would be written and writes nothing.'
+        }
+    )
+    Notes       = 'The model is loaded lazily from the safetensors files, tensor by tensor, straight into native memory.'
+    Links       = @('Get-TrainableTokensEnvironment', 'about_TrainableTokens')
+}

@@ -1,0 +1,63 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using TrainableTokens.Core.Models;
+
+namespace TrainableTokens.Cmdlets;
+
+/// <summary>Runs a forward pass of a Hugging Face model folder and writes logits and hidden states to a safetensors file.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "TokenModel", SupportsShouldProcess = true)]
+[OutputType("TrainableTokens.Core.Models.ForwardCaptureResult")]
+public sealed class InvokeTokenModel : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Model { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public int[] InputId { get; set; } = Array.Empty<int>();
+
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string OutFile { get; set; } = "";
+
+    [Parameter]
+    [ValidateSet("float32", "bfloat16", "float16")]
+    public string Dtype { get; set; } = "float32";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Device { get; set; } = "cpu";
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var model = GetUnresolvedProviderPathFromPSPath(Model);
+        var outFile = GetUnresolvedProviderPathFromPSPath(OutFile);
+        if (File.Exists(outFile) && !Force)
+        {
+            WriteError(new ErrorRecord(new IOException($"'{outFile}' already exists. Use -Force to overwrite it."),
+                "OutFileExists", ErrorCategory.ResourceExists, outFile));
+            return;
+        }
+        if (!ShouldProcess(outFile, $"Write logits and hidden states of {model} for {InputId.Length} tokens")) return;
+        WriteVerbose($"Loading {model} in {Dtype} on {Device}.");
+        try
+        {
+            WriteObject(Run(model, InputId.Select(i => (long)i).ToArray(), outFile, Dtype, Device));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static object Run(string model, long[] ids, string outFile, string dtype, string device) =>
+        ForwardCapture.Run(new ForwardCaptureRequest(model, ids, outFile) { Dtype = dtype, Device = device });
+}

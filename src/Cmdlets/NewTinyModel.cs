@@ -1,0 +1,96 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using TrainableTokens.Core.Models;
+
+namespace TrainableTokens.Cmdlets;
+
+/// <summary>Writes a small random Hugging Face model folder, deterministic from a seed, for tests, demos and trying things out.</summary>
+[Cmdlet(VerbsCommon.New, "TinyModel", SupportsShouldProcess = true)]
+[OutputType(typeof(PSObject))]
+public sealed class NewTinyModel : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateSet("llama", "mistral", "qwen2", "gemma", "gpt2")]
+    public string ModelType { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    [Parameter] public int Seed { get; set; }
+
+    [Parameter]
+    [ValidateSet("float32", "bfloat16", "float16")]
+    public string Dtype { get; set; } = "float32";
+
+    [Parameter] public SwitchParameter Tied { get; set; }
+    [Parameter] public SwitchParameter Untied { get; set; }
+
+    [Parameter]
+    [ValidateRange(1024, long.MaxValue)]
+    public long MaxShardBytes { get; set; }
+
+    [Parameter, ValidateRange(2, 1_000_000)] public int VocabSize { get; set; } = 128;
+    [Parameter, ValidateRange(2, 65536)] public int HiddenSize { get; set; } = 64;
+    [Parameter, ValidateRange(1, 262144)] public int IntermediateSize { get; set; } = 128;
+    [Parameter, ValidateRange(1, 256)] public int NumLayers { get; set; } = 2;
+    [Parameter, ValidateRange(1, 256)] public int NumHeads { get; set; } = 4;
+    [Parameter, ValidateRange(1, 256)] public int NumKeyValueHeads { get; set; } = 2;
+    [Parameter, ValidateRange(2, 1_000_000)] public int MaxPositions { get; set; } = 128;
+    [Parameter, ValidateRange(1, int.MaxValue)] public int SlidingWindow { get; set; }
+
+    [Parameter] public SwitchParameter Force { get; set; }
+
+    protected override void EndProcessing()
+    {
+        if (Tied && Untied)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("Give -Tied or -Untied, not both."), "TiedAndUntied", ErrorCategory.InvalidArgument, null));
+        }
+        var path = GetUnresolvedProviderPathFromPSPath(Path);
+        if (!ShouldProcess(path, $"Write a random {ModelType} model")) return;
+        try
+        {
+            WriteObject(Create(path, this));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static PSObject Create(string path, NewTinyModel p)
+    {
+        var spec = new TinyModelSpec
+        {
+            ModelType = p.ModelType,
+            Seed = p.Seed,
+            Dtype = p.Dtype,
+            TieWordEmbeddings = p.Tied ? true : p.Untied ? false : null,
+            MaxShardBytes = p.MaxShardBytes > 0 ? p.MaxShardBytes : null,
+            VocabSize = p.VocabSize,
+            HiddenSize = p.HiddenSize,
+            IntermediateSize = p.IntermediateSize,
+            NumLayers = p.NumLayers,
+            NumHeads = p.NumHeads,
+            NumKeyValueHeads = p.ModelType == "gpt2" ? p.NumHeads : p.NumKeyValueHeads,
+            MaxPositions = p.MaxPositions,
+            SlidingWindow = p.SlidingWindow > 0 ? p.SlidingWindow : null,
+        };
+        var config = TinyModelFactory.Create(path, spec, p.Force);
+        var result = new PSObject();
+        result.TypeNames.Insert(0, "TrainableTokens.TinyModel");
+        result.Properties.Add(new PSNoteProperty("Path", path));
+        result.Properties.Add(new PSNoteProperty("ModelType", config.ModelType));
+        result.Properties.Add(new PSNoteProperty("VocabSize", config.VocabSize));
+        result.Properties.Add(new PSNoteProperty("HiddenSize", config.HiddenSize));
+        result.Properties.Add(new PSNoteProperty("NumLayers", config.NumLayers));
+        result.Properties.Add(new PSNoteProperty("Dtype", p.Dtype));
+        result.Properties.Add(new PSNoteProperty("TieWordEmbeddings", config.TieWordEmbeddings));
+        result.Properties.Add(new PSNoteProperty("Files", Directory.GetFiles(path)));
+        return result;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Collections.Generic;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Models;
+
+/// <summary>
+/// Builds additive attention masks [batch, 1, seq, seq]: 0 where a query may attend, the dtype's lowest value
+/// elsewhere. Causal, padding (from a [batch, seq] mask of 1s and 0s) and sliding windows combine in one boolean
+/// before the conversion, so a fully masked row never sums two lowest values into -inf (which would give NaN).
+/// </summary>
+public sealed class AttentionMask : System.IDisposable
+{
+    private readonly Tensor? _padding;
+    private readonly long _length;
+    private readonly ScalarType _dtype;
+    private readonly Device _device;
+    private readonly Dictionary<int, Tensor?> _byWindow = new();
+
+    public AttentionMask(Tensor? paddingMask, long length, ScalarType dtype, Device device)
+    {
+        // All-ones padding is the same as none: keep the fast causal path.
+        _padding = paddingMask is not null && paddingMask.eq(0).any().item<bool>() ? paddingMask.to(ScalarType.Bool).alias() : null;
+        _length = length;
+        _dtype = dtype;
+        _device = device;
+    }
+
+    /// <summary>The additive mask for a layer, or null when plain causal attention is exact (no padding, no effective window).</summary>
+    public Tensor? For(int? slidingWindow)
+    {
+        int key = slidingWindow is { } w && w < _length ? w : 0;
+        if (_byWindow.TryGetValue(key, out var cached)) return cached;
+        Tensor? mask = null;
+        if (_padding is not null || key > 0)
+        {
+            using var scope = NewDisposeScope();
+            var q = arange(_length, ScalarType.Int64, _device).unsqueeze(1);
+            var k = arange(_length, ScalarType.Int64, _device).unsqueeze(0);
+            var allowed = k <= q;
+            if (key > 0) allowed = allowed.logical_and(q - k < key);
+            var allowed4 = allowed.unsqueeze(0).unsqueeze(0); // [1, 1, seq, seq]
+            if (_padding is not null) allowed4 = allowed4.logical_and(_padding.unsqueeze(1).unsqueeze(1)); // keys only
+            mask = zeros(allowed4.shape, _dtype, _device).masked_fill(allowed4.logical_not(), finfo(_dtype).min).MoveToOuterDisposeScope();
+        }
+        _byWindow[key] = mask;
+        return mask;
+    }
+
+    public void Dispose()
+    {
+        _padding?.Dispose();
+        foreach (var m in _byWindow.Values) m?.Dispose();
+    }
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Models;
+
+/// <summary>
+/// A decoder-only causal language model with Hugging Face's parameter names and outputs. Weights are frozen
+/// tensors (no gradients); gradients flow through activations to whatever a tuner makes trainable.
+/// </summary>
+public abstract class CausalLanguageModel : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _weights;
+
+    protected CausalLanguageModel(ModelConfig config, Dictionary<string, Tensor> weights, string embeddingName, string? headName)
+    {
+        Config = config;
+        _weights = weights;
+        var embedding = weights[embeddingName];
+        Dtype = embedding.dtype;
+        Device = embedding.device;
+        InputEmbedding = new EmbeddingTable(ModelArchitectures.InputEmbeddingPath(config.ModelType), embedding);
+        // A tied head is the embedding tensor itself, as in Hugging Face; an untied one has its own weight.
+        Head = new LinearHead(ModelArchitectures.LmHeadPath(config.ModelType), headName is null ? embedding : weights[headName]);
+    }
+
+    public ModelConfig Config { get; }
+    public ScalarType Dtype { get; }
+    public Device Device { get; }
+
+    /// <summary>The input embedding; a tuner may replace it with a wrapper.</summary>
+    public ITokenEmbedding InputEmbedding { get; set; }
+
+    /// <summary>The LM head; a tuner may replace it with a wrapper.</summary>
+    public ILanguageModelHead Head { get; set; }
+
+    /// <summary>Every weight by its Hugging Face name (a tied head has no entry of its own).</summary>
+    public IReadOnlyDictionary<string, Tensor> Weights => _weights;
+
+    /// <summary>
+    /// Runs the model. <paramref name="inputIds"/> [batch, seq] int64; <paramref name="attentionMask"/> [batch, seq] of
+    /// 1 (token) and 0 (padding), or null; <paramref name="positionIds"/> [batch, seq], or null for 0..seq-1 as
+    /// Hugging Face uses when none are given. Outputs stay alive after the caller's dispose scope ends only if moved.
+    /// </summary>
+    public ModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, bool outputHiddenStates = false)
+    {
+        if (inputIds.dim() != 2)
+            throw new ArgumentException($"Input ids must be [batch, seq]; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        using var scope = NewDisposeScope();
+        var ids = inputIds.to(ScalarType.Int64).to(Device);
+        CheckVocabulary(ids);
+        long batch = ids.shape[0], length = ids.shape[1];
+        var positions = positionIds?.to(ScalarType.Int64).to(Device) ?? arange(length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
+        using var mask = new AttentionMask(attentionMask?.to(Device), length, Dtype, Device);
+        var hidden = outputHiddenStates ? new List<Tensor>() : null;
+        var final = Run(ids, positions, mask, hidden);
+        var logits = Head.Project(final);
+        hidden?.Add(final);
+        var output = new ModelOutput(logits.MoveToOuterDisposeScope(), hidden?.Select(h => h.MoveToOuterDisposeScope()).ToList() ?? new List<Tensor>());
+        return output;
+    }
+
+    /// <summary>The architecture's body: embeddings to the final normalised hidden state. Adds entry 0 and each
+    /// layer's output but the last to <paramref name="hidden"/> when it is not null.</summary>
+    protected abstract Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden);
+
+    protected Tensor W(string name) => _weights[name];
+
+    protected Tensor? OptionalW(string name) => _weights.TryGetValue(name, out var t) ? t : null;
+
+    private void CheckVocabulary(Tensor ids)
+    {
+        if (ids.numel() == 0) return;
+        long min = ids.min().item<long>(), max = ids.max().item<long>();
+        if (min < 0 || max >= Config.VocabSize)
+        {
+            long bad = min < 0 ? min : max;
+            throw new TokenIdOutOfRangeException(bad, Config.VocabSize);
+        }
+    }
+
+    /// <summary>Releases tensors an architecture owns besides its weights.</summary>
+    protected virtual void DisposeArchitecture()
+    {
+    }
+
+    public void Dispose()
+    {
+        DisposeArchitecture();
+        foreach (var t in _weights.Values) t.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

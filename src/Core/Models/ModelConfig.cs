@@ -1,0 +1,37 @@
+using System.Collections.Generic;
+
+namespace TrainableTokens.Core.Models;
+
+/// <summary>
+/// The parts of a Hugging Face config.json that the forward pass needs, normalised across architectures
+/// (GPT-2's n_embd/n_layer/n_head map to HiddenSize/NumLayers/NumHeads). Read with <see cref="ModelConfigReader"/>.
+/// </summary>
+public sealed record ModelConfig
+{
+    public required string ModelType { get; init; }
+    public required int VocabSize { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int NumLayers { get; init; }
+    public required int NumHeads { get; init; }
+    public required int NumKeyValueHeads { get; init; }
+    public required int HeadDim { get; init; }
+    public required double NormEpsilon { get; init; }
+    public required string HiddenActivation { get; init; }
+    public required bool TieWordEmbeddings { get; init; }
+    public required int MaxPositions { get; init; }
+    public double RopeTheta { get; init; } = 10000;
+    public RopeScaling RopeScaling { get; init; } = RopeScaling.None;
+    /// <summary>Bias on the q, k and v projections (Qwen2 always; Llama with attention_bias).</summary>
+    public bool QkvBias { get; init; }
+    /// <summary>Bias on the attention output projection (Llama with attention_bias).</summary>
+    public bool OutputBias { get; init; }
+    public bool MlpBias { get; init; }
+    /// <summary>Per layer: the sliding-window size, or null for full attention.</summary>
+    public IReadOnlyList<int?> SlidingWindows { get; init; } = new List<int?>();
+    /// <summary>The dtype the checkpoint was saved in ("float32", "bfloat16", "float16"), when config.json says.</summary>
+    public string? TorchDtype { get; init; }
+    public int? BosTokenId { get; init; }
+    public int? EosTokenId { get; init; }
+    public int? PadTokenId { get; init; }
+}

@@ -1,0 +1,35 @@
+namespace TrainableTokens.Core.Models;
+
+/// <summary>
+/// What <see cref="TinyModelFactory"/> builds: an architecture and its (small) sizes. Defaults give a model of
+/// about 50k parameters that still exercises grouped-query attention, RoPE and tied embeddings.
+/// </summary>
+public sealed record TinyModelSpec
+{
+    /// <summary>One of <see cref="ModelArchitectures.Supported"/>.</summary>
+    public required string ModelType { get; init; }
+    public int Seed { get; init; }
+    /// <summary>"float32", "bfloat16" or "float16": the dtype the weights are saved in.</summary>
+    public string Dtype { get; init; } = "float32";
+    /// <summary>Tie the LM head to the input embedding; null takes the architecture's Hugging Face default.</summary>
+    public bool? TieWordEmbeddings { get; init; }
+    /// <summary>Split the weights into shards of at most this many bytes, with model.safetensors.index.json.</summary>
+    public long? MaxShardBytes { get; init; }
+    public int VocabSize { get; init; } = 128;
+    public int HiddenSize { get; init; } = 64;
+    public int IntermediateSize { get; init; } = 128;
+    public int NumLayers { get; init; } = 2;
+    public int NumHeads { get; init; } = 4;
+    /// <summary>Key/value heads (grouped-query attention); GPT-2 ignores it.</summary>
+    public int NumKeyValueHeads { get; init; } = 2;
+    /// <summary>Head size; null means hidden_size / num_attention_heads.</summary>
+    public int? HeadDim { get; init; }
+    public int MaxPositions { get; init; } = 128;
+    public double RopeTheta { get; init; } = 10000;
+    /// <summary>Llama 3-style rope scaling, written to config.json's rope_scaling.</summary>
+    public RopeScaling? RopeScaling { get; init; }
+    /// <summary>Mistral's sliding window; written as sliding_window.</summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary>Llama's attention_bias (biases on q, k, v and o).</summary>
+    public bool AttentionBias { get; init; }
+}
