@@ -124,21 +124,28 @@ public sealed class SafetensorsFile : IDisposable
         _stream.Dispose();
     }
 
-    private unsafe void CopyInto(SafetensorsTensorInfo info, torch.Tensor tensor)
+    /// <summary>Bytes mapped at a time. A view's pages count as resident while it lives, so mapping a whole tensor
+    /// would hold a second copy of the largest tensor at the peak; 64 MiB windows keep that overhead small.</summary>
+    internal const long WindowBytes = 64L << 20;
+
+    private void CopyInto(SafetensorsTensorInfo info, torch.Tensor tensor)
     {
-        var length = info.ByteLength;
-        if (length == 0) return;
+        if (info.ByteLength == 0) return;
         CheckStillComplete(info);
-        // One view per load, released right after the copy: a view keeps its pages mapped for as long as it lives.
-        using var view = _map.CreateViewAccessor(info.Begin, length, MemoryMappedFileAccess.Read);
+        TensorMemory.ForEachChunk(tensor, (chunk, offset) => CopyWindow(info, offset, chunk), WindowBytes);
+    }
+
+    private unsafe void CopyWindow(SafetensorsTensorInfo info, long offset, Span<byte> destination)
+    {
+        using var view = _map.CreateViewAccessor(info.Begin + offset, destination.Length, MemoryMappedFileAccess.Read);
         var handle = view.SafeMemoryMappedViewHandle;
         byte* start = null;
         handle.AcquirePointer(ref start);
         try
         {
             var source = start + view.PointerOffset;
-            if (info.DType == SafetensorsDType.BOOL) CheckBooleans(info, source, length);
-            TensorMemory.CopyFrom(source, length, tensor);
+            if (info.DType == SafetensorsDType.BOOL) CheckBooleans(info, source, destination.Length, offset);
+            new ReadOnlySpan<byte>(source, destination.Length).CopyTo(destination);
         }
         finally
         {
@@ -147,17 +154,14 @@ public sealed class SafetensorsFile : IDisposable
     }
 
     /// <summary>libtorch treats a bool byte other than 0 or 1 as undefined behaviour, so such a file is refused.</summary>
-    private unsafe void CheckBooleans(SafetensorsTensorInfo info, byte* source, long length)
+    private unsafe void CheckBooleans(SafetensorsTensorInfo info, byte* source, int length, long firstElement)
     {
-        for (long offset = 0; offset < length; offset += int.MaxValue)
-        {
-            var chunk = new ReadOnlySpan<byte>(source + offset, (int)Math.Min(int.MaxValue, length - offset));
-            var bad = chunk.IndexOfAnyExcept((byte)0, (byte)1);
-            if (bad >= 0)
-                throw new InvalidSafetensorsException(
-                    $"'{Path}' is not a valid safetensors file: BOOL tensor '{info.Name}' holds the byte {chunk[bad]} at element {offset + bad}; " +
-                    "BOOL elements must be 0 or 1. The file is damaged or was written by a faulty tool; download or export it again.", Path);
-        }
+        var chunk = new ReadOnlySpan<byte>(source, length);
+        var bad = chunk.IndexOfAnyExcept((byte)0, (byte)1);
+        if (bad >= 0)
+            throw new InvalidSafetensorsException(
+                $"'{Path}' is not a valid safetensors file: BOOL tensor '{info.Name}' holds the byte {chunk[bad]} at element {firstElement + bad}; " +
+                "BOOL elements must be 0 or 1. The file is damaged or was written by a faulty tool; download or export it again.", Path);
     }
 
     /// <summary>Reading a mapped page past the end of a file that shrank would kill the process; check the length first.</summary>
