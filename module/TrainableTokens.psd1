@@ -13,6 +13,8 @@
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
         'New-TinyModel'
+        'Merge-TokenAdapter'
+        'Get-TokenAdapter'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -11,6 +11,7 @@
         OutFile = 'The safetensors file to write. Its folder must exist. An existing file is replaced only with -Force.'
         Dtype   = 'The dtype to run the model in: float32 (default, the most precise), bfloat16 or float16. The weights are converted on load; the file always holds float32.'
         Device  = 'The libtorch device to run on: cpu (default), or cuda / cuda:N with the CUDA build of the module.'
+        Adapter = 'A Trainable Tokens adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT''s save_pretrained or this module writes it) to apply on top of the model. Its token ids and shapes are checked against the model.'
         Force   = 'Overwrite -OutFile if it exists.'
     }
     Inputs      = @(
@@ -34,6 +35,14 @@ Invoke-TokenModel -Model ./models/tiny-llama -InputId 1, 15, 27, 3 -OutFile ./ou
 #         (ours["logits"] - ref.logits).abs().max()
 '@
             Remarks = 'The logits agree with transformers to float32 tolerance; hidden_states.0 agrees exactly.'
+        }
+        @{
+            Title   = 'See what an adapter changes'
+            Code    = @'
+Invoke-TokenModel -Model ./models/tiny-llama -InputId 1, 5, 6 -OutFile ./base.safetensors
+Invoke-TokenModel -Model ./models/tiny-llama -InputId 1, 5, 6 -OutFile ./adapted.safetensors -Adapter ./adapters/think
+'@
+            Remarks = 'The two files differ in hidden_states.0 only at the positions of the adapter''s tokens (and in the logits that follow).'
         }
         @{
             Title   = 'Run in bfloat16 and see what would be written first'

@@ -33,6 +33,10 @@ public sealed class InvokeTokenModel : PSCmdlet
     public string Device { get; set; } = "cpu";
 
     [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Adapter { get; set; }
+
+    [Parameter]
     public SwitchParameter Force { get; set; }
 
     protected override void EndProcessing()
@@ -49,7 +53,8 @@ public sealed class InvokeTokenModel : PSCmdlet
         WriteVerbose($"Loading {model} in {Dtype} on {Device}.");
         try
         {
-            WriteObject(Run(model, InputId.Select(i => (long)i).ToArray(), outFile, Dtype, Device));
+            var adapter = Adapter is null ? null : GetUnresolvedProviderPathFromPSPath(Adapter);
+            WriteObject(Run(model, InputId.Select(i => (long)i).ToArray(), outFile, Dtype, Device, adapter));
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
@@ -58,6 +63,6 @@ public sealed class InvokeTokenModel : PSCmdlet
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static object Run(string model, long[] ids, string outFile, string dtype, string device) =>
-        ForwardCapture.Run(new ForwardCaptureRequest(model, ids, outFile) { Dtype = dtype, Device = device });
+    private static object Run(string model, long[] ids, string outFile, string dtype, string device, string? adapter) =>
+        ForwardCapture.Run(new ForwardCaptureRequest(model, ids, outFile) { Dtype = dtype, Device = device, AdapterFolder = adapter });
 }

@@ -13,6 +13,8 @@ public sealed record ForwardCaptureRequest(string ModelFolder, IReadOnlyList<lon
     /// <summary>"float32" (default), "bfloat16" or "float16".</summary>
     public string Dtype { get; init; } = "float32";
     public string Device { get; init; } = "cpu";
+    /// <summary>A Trainable Tokens adapter (PEFT format) to apply, or null for the base model.</summary>
+    public string? AdapterFolder { get; init; }
 }
 
 /// <summary>What was written.</summary>
@@ -35,6 +37,9 @@ public static class ForwardCapture
             throw new DirectoryNotFoundException($"The folder for '{request.OutFile}' does not exist: create '{outDir}' first.");
         var watch = Stopwatch.StartNew();
         using var model = ModelLoader.Load(request.ModelFolder, ModelDtype.Parse(request.Dtype), new Device(request.Device));
+        using var tuner = new Tuners.TrainableTokens.TrainableTokensModel(model);
+        if (request.AdapterFolder is not null)
+            Tuners.TrainableTokens.AdapterFolder.Load(tuner, request.AdapterFolder, "default");
         double load = watch.Elapsed.TotalSeconds;
         watch.Restart();
         using var scope = NewDisposeScope();
@@ -44,7 +49,7 @@ public static class ForwardCapture
         var tensors = new List<KeyValuePair<string, Tensor>> { new("logits", output.Logits.to(ScalarType.Float32).cpu()) };
         for (int i = 0; i < output.HiddenStates.Count; i++)
             tensors.Add(new($"hidden_states.{i}", output.HiddenStates[i].to(ScalarType.Float32).cpu()));
-        SafetensorsWriter.Write(request.OutFile, tensors, new Dictionary<string, string> { ["format"] = "pt", ["model_type"] = model.Config.ModelType, ["dtype"] = request.Dtype });
+        SafetensorsWriter.Write(request.OutFile, tensors, new Dictionary<string, string> { ["format"] = "pt", ["model_type"] = model.Config.ModelType, ["dtype"] = request.Dtype, ["adapter"] = request.AdapterFolder ?? "" });
         double forward = watch.Elapsed.TotalSeconds;
         return new ForwardCaptureResult(Path.GetFullPath(request.OutFile), model.Config.ModelType, request.InputIds.Count,
             model.Config.VocabSize, model.Config.HiddenSize, request.Dtype, tensors.ConvertAll(t => t.Key), load, forward);

@@ -49,8 +49,12 @@ public static class ModelLoader
     }
 
     /// <summary>Builds the architecture for <paramref name="config"/> around weights the caller already holds.</summary>
-    public static CausalLanguageModel Create(ModelConfig config, Dictionary<string, Tensor> weights) =>
-        config.ModelType == "gpt2" ? new Gpt2Model(config, weights) : new LlamaFamilyModel(config, weights);
+    public static CausalLanguageModel Create(ModelConfig config, Dictionary<string, Tensor> weights)
+    {
+        // The model owns its weights for its whole life, whatever dispose scope was active when they were made.
+        foreach (var w in weights.Values) w.DetachFromDisposeScope();
+        return config.ModelType == "gpt2" ? new Gpt2Model(config, weights) : new LlamaFamilyModel(config, weights);
+    }
 
     /// <summary>Every weight the architecture needs, in Hugging Face naming and order.</summary>
     public static IEnumerable<WeightShape> ExpectedWeights(ModelConfig config) =>

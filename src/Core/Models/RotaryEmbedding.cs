@@ -19,7 +19,7 @@ public sealed class RotaryEmbedding : IDisposable
             "llama3" => Llama3(inv, scaling),
             _ => inv,
         };
-        _inverseFrequencies = inv.MoveToOuterDisposeScope();
+        _inverseFrequencies = inv.DetachFromDisposeScope();
     }
 
     /// <summary>Llama 3's frequency-dependent scaling: long wavelengths divided by the factor, short kept, a smooth blend between.</summary>

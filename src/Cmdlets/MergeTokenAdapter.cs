@@ -1,0 +1,66 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using TrainableTokens.Core.Merging;
+
+namespace TrainableTokens.Cmdlets;
+
+/// <summary>Merges Trainable Tokens adapters into a copy of a Hugging Face model folder, without loading the model.</summary>
+[Cmdlet(VerbsData.Merge, "TokenAdapter", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType("TrainableTokens.Core.Merging.AdapterMergeResult")]
+public sealed class MergeTokenAdapter : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Model { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string[] Adapter { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string OutputPath { get; set; } = "";
+
+    [Parameter] public SwitchParameter SafeMerge { get; set; }
+
+    [Parameter] public SwitchParameter Force { get; set; }
+
+    private readonly System.Collections.Generic.List<string> _adapters = new();
+
+    protected override void ProcessRecord() => _adapters.AddRange(Adapter.Select(GetUnresolvedProviderPathFromPSPath));
+
+    protected override void EndProcessing()
+    {
+        var model = GetUnresolvedProviderPathFromPSPath(Model);
+        var output = GetUnresolvedProviderPathFromPSPath(OutputPath);
+        try
+        {
+            // Plan first: every check runs (and every error shows) even under -WhatIf, and nothing is written on failure.
+            var plan = Plan(model, output);
+            if (!ShouldProcess(output, $"Write {model} with the rows of {string.Join(", ", _adapters)} merged in ({plan})")) return;
+            WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", $"Copying {model} and writing merged rows") { PercentComplete = -1 });
+            WriteObject(Run(model, output));
+            WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private string Plan(string model, string output)
+    {
+        var plan = AdapterMerge.Plan(new AdapterMergeRequest(model, _adapters, output) { SafeMerge = SafeMerge, Overwrite = Force });
+        foreach (var change in plan.Changes)
+            WriteVerbose($"{change.Adapter}: {change.TokenIndices.Count} rows of '{change.Tensor}' ({change.Dtype}) in {change.File}");
+        return string.Join("; ", plan.Changes.Select(c => $"{c.TokenIndices.Count} rows of {c.Tensor}"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private object Run(string model, string output) =>
+        AdapterMerge.Run(new AdapterMergeRequest(model, _adapters, output) { SafeMerge = SafeMerge, Overwrite = Force });
+}

@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using TrainableTokens.Core.IO;
+using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Runtime;
+using TrainableTokens.Core.Tuners.TrainableTokens;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Merging;
+
+/// <summary>What to merge: adapters into a model folder, written as a new folder.</summary>
+public sealed record AdapterMergeRequest(string ModelFolder, IReadOnlyList<string> AdapterFolders, string OutputPath)
+{
+    /// <summary>Refuse adapters with NaN or infinite rows (nothing is written).</summary>
+    public bool SafeMerge { get; init; }
+    /// <summary>Replace <see cref="OutputPath"/> if it exists.</summary>
+    public bool Overwrite { get; init; }
+}
+
+/// <summary>One weight tensor whose rows a merge overwrites.</summary>
+public sealed record MergedRows(string Adapter, string ModulePath, string Tensor, string File, string Dtype, IReadOnlyList<long> TokenIndices);
+
+/// <summary>What a merge did (or, from <see cref="AdapterMerge.Plan"/>, would do).</summary>
+public sealed record AdapterMergeResult(string OutputPath, IReadOnlyList<string> Adapters, IReadOnlyList<MergedRows> Changes, long BytesCopied, double Seconds);
+
+/// <summary>
+/// Merges Trainable Tokens adapters into a Hugging Face model folder without loading the model: every file is
+/// copied, then only the k rows of each targeted weight are overwritten in place in the copy. Time is about that of
+/// a file copy, memory about k x hidden. All checks (targets, shapes, ids, overlaps, non-finite rows) run before
+/// anything is written, and the output folder appears complete or not at all.
+/// </summary>
+public static class AdapterMerge
+{
+    /// <summary>Checks everything and returns what <see cref="Run"/> would change, writing nothing.</summary>
+    public static AdapterMergeResult Plan(AdapterMergeRequest request) => Prepare(request, loadRows: false).Result;
+
+    public static AdapterMergeResult Run(AdapterMergeRequest request)
+    {
+        var watch = Stopwatch.StartNew();
+        var prepared = Prepare(request, loadRows: true);
+        long copied = 0;
+        try
+        {
+            AtomicFolder.Write(request.OutputPath, temp =>
+            {
+                copied = CopyFolder(request.ModelFolder, temp);
+                foreach (var (change, rows) in prepared.Changes.Zip(prepared.Rows!))
+                    WriteRows(Path.Combine(temp, Path.GetRelativePath(request.ModelFolder, change.File)), change, rows, prepared.RowInfo[change]);
+            }, request.Overwrite);
+        }
+        finally
+        {
+            foreach (var r in prepared.Rows!) r.Dispose();
+        }
+        return prepared.Result with { BytesCopied = copied, Seconds = watch.Elapsed.TotalSeconds };
+    }
+
+    private sealed record Prepared(AdapterMergeResult Result, IReadOnlyList<MergedRows> Changes, List<Tensor>? Rows, Dictionary<MergedRows, SafetensorsTensorInfo> RowInfo);
+
+    private static Prepared Prepare(AdapterMergeRequest request, bool loadRows)
+    {
+        TorchRuntime.EnsureLoaded();
+        if (request.AdapterFolders.Count == 0) throw new ArgumentException("Give at least one adapter folder.", nameof(request));
+        var model = ModelConfigReader.ReadFolder(request.ModelFolder);
+        using var checkpoint = Checkpoint.OpenFolder(request.ModelFolder);
+        var outFull = Path.GetFullPath(request.OutputPath).TrimEnd(Path.DirectorySeparatorChar);
+        var modelFull = Path.GetFullPath(request.ModelFolder).TrimEnd(Path.DirectorySeparatorChar);
+        if (outFull == modelFull || outFull.StartsWith(modelFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ArgumentException($"The output '{outFull}' must not be the model folder or inside it: merging writes a new folder.", nameof(request));
+        if (!request.Overwrite && (Directory.Exists(outFull) || File.Exists(outFull)))
+            throw new IOException($"'{outFull}' already exists. Use -Force to replace it.");
+
+        var embedding = ModelArchitectures.InputEmbeddingPath(model.ModelType);
+        var head = ModelArchitectures.LmHeadPath(model.ModelType);
+        var changes = new List<MergedRows>();
+        var rowInfo = new Dictionary<MergedRows, SafetensorsTensorInfo>();
+        var rows = loadRows ? new List<Tensor>() : null;
+        var owners = new Dictionary<string, Dictionary<long, string>>(StringComparer.Ordinal); // weight tensor -> id -> adapter
+        var names = new List<string>();
+        try
+        {
+            foreach (var folder in request.AdapterFolders)
+            {
+                var name = Path.GetFileName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar));
+                names.Add(name);
+                var config = AdapterFolder.ReadConfig(folder);
+                using var weights = AdapterFolder.OpenWeights(folder);
+                var deltas = weights.Tensors.Where(t => AdapterFolder.ModulePathOf(t.Name) is not null).ToList();
+                if (deltas.Count == 0)
+                    throw new InvalidAdapterException($"'{weights.Path}' holds no trainable_tokens_delta tensor.", weights.Path);
+                foreach (var delta in deltas)
+                {
+                    var module = AdapterFolder.ModulePathOf(delta.Name)!;
+                    if (module != embedding && module != head)
+                        throw new InvalidAdapterException(
+                            $"'{weights.Path}': '{delta.Name}' targets {module}, but this {model.ModelType} model's embedding modules are {embedding} and {head}.", weights.Path);
+                    // A tied head is the embedding tensor itself.
+                    var weightName = module == head && model.TieWordEmbeddings ? embedding + ".weight" : module + ".weight";
+                    var stored = StoredName(checkpoint, weightName)
+                        ?? throw new InvalidModelFolderException($"'{request.ModelFolder}': the checkpoint has no '{weightName}' for adapter '{name}' to merge into.", request.ModelFolder);
+                    var target = checkpoint.Info(stored);
+                    if (target.Shape.Length != 2 || delta.Shape.Length != 2 || delta.Shape[0] != config.TokenIndices.Count || delta.Shape[1] != target.Shape[1])
+                        throw new InvalidAdapterException(
+                            $"'{weights.Path}': '{delta.Name}' has shape [{string.Join(", ", delta.Shape)}]; merging {config.TokenIndices.Count} tokens into " +
+                            $"'{stored}' [{string.Join(", ", target.Shape)}] needs [{config.TokenIndices.Count}, {(target.Shape.Length == 2 ? target.Shape[1] : 0)}].", weights.Path);
+                    if (target.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16))
+                        throw new InvalidModelFolderException($"'{target.File}': '{stored}' is {target.DType}; only F32, BF16 and F16 weights can take merged rows.", target.File);
+                    var outside = config.TokenIndices.Where(i => i < 0 || i >= target.Shape[0]).ToList();
+                    if (outside.Count > 0)
+                        throw new InvalidAdapterException(
+                            $"Adapter '{name}': token indices {string.Join(", ", outside.Take(10))} are outside '{stored}' (rows 0 to {target.Shape[0] - 1}). " +
+                            "The adapter was trained for a model with a larger vocabulary: resize this model first.", folder);
+                    var taken = owners.TryGetValue(stored, out var t) ? t : owners[stored] = new Dictionary<long, string>();
+                    var overlap = config.TokenIndices.Where(taken.ContainsKey).ToList();
+                    if (overlap.Count > 0) throw new AdapterConflictException(name, taken[overlap[0]], overlap);
+                    foreach (var id in config.TokenIndices) taken[id] = name;
+
+                    if (loadRows || request.SafeMerge)
+                    {
+                        var values = weights.Load(delta.Name);
+                        if (request.SafeMerge && !values.isfinite().all().item<bool>())
+                        {
+                            values.Dispose();
+                            throw new InvalidAdapterException($"Adapter '{name}' has NaN or infinite values in '{delta.Name}'; nothing was written. Retrain the adapter.", weights.Path);
+                        }
+                        if (loadRows) rows!.Add(values.to(target.DType.ToScalarType()).contiguous());
+                        else values.Dispose();
+                    }
+                    var change = new MergedRows(name, module, stored, target.File, target.DType.ToString(), config.TokenIndices);
+                    changes.Add(change);
+                    rowInfo[change] = target;
+                }
+            }
+        }
+        catch
+        {
+            if (rows is not null) foreach (var r in rows) r.Dispose();
+            throw;
+        }
+        return new Prepared(new AdapterMergeResult(outFull, names, changes, 0, 0), changes, rows, rowInfo);
+    }
+
+    private static string? StoredName(Checkpoint checkpoint, string name)
+    {
+        if (checkpoint.Contains(name)) return name;
+        foreach (var prefix in new[] { "model.", "transformer." })
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && checkpoint.Contains(name[prefix.Length..]))
+                return name[prefix.Length..];
+        return null;
+    }
+
+    /// <summary>Copies every file (and sub-folder) of the model folder; the rows are patched in the copy afterwards.</summary>
+    private static long CopyFolder(string from, string to)
+    {
+        long bytes = 0;
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+            bytes += new FileInfo(file).Length;
+        }
+        return bytes;
+    }
+
+    /// <summary>Overwrites the rows of one tensor in place: one seek and write per row, nothing else in the file moves.</summary>
+    private static void WriteRows(string file, MergedRows change, Tensor rows, SafetensorsTensorInfo target)
+    {
+        long rowBytes = target.Shape[1] * target.DType.ElementSize();
+        var bytes = rows.bytes.ToArray();
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        for (int i = 0; i < change.TokenIndices.Count; i++)
+        {
+            stream.Position = target.Begin + change.TokenIndices[i] * rowBytes;
+            stream.Write(bytes, (int)(i * rowBytes), (int)rowBytes);
+        }
+        stream.Flush(flushToDisk: true);
+    }
+}

@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using TrainableTokens.Core.IO;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Tuners.TrainableTokens;
+
+/// <summary>
+/// Reads and writes adapters in PEFT's format: adapter_config.json and adapter_model.safetensors with one float32
+/// tensor per targeted, non-tied layer named <c>base_model.model.{module path}.trainable_tokens_delta</c>.
+/// </summary>
+public static class AdapterFolder
+{
+    public const string WeightsFileName = "adapter_model.safetensors";
+    public const string PickleFileName = "adapter_model.bin";
+    public const string KeyPrefix = "base_model.model.";
+    public const string KeySuffix = ".trainable_tokens_delta";
+
+    /// <summary>The tensor name PEFT gives a layer's rows.</summary>
+    public static string KeyFor(string modulePath) => KeyPrefix + modulePath + KeySuffix;
+
+    /// <summary>Saves adapter <paramref name="name"/> into <paramref name="folder"/>, atomically; an existing folder is replaced only with <paramref name="overwrite"/>.</summary>
+    public static void Save(TrainableTokensModel model, string name, string folder, bool overwrite)
+    {
+        if (!model.Configs.TryGetValue(name, out var config))
+            throw new ArgumentException($"There is no adapter '{name}'.", nameof(name));
+        AtomicFolder.Write(folder, temp =>
+        {
+            File.WriteAllText(Path.Combine(temp, TrainableTokensAdapterConfig.FileName), config.ToJson(), new UTF8Encoding(false));
+            using var scope = NewDisposeScope();
+            var tensors = model.Layers.Values
+                .Where(l => l.Adapters.ContainsKey(name))
+                .Select(l => new KeyValuePair<string, Tensor>(KeyFor(l.Path), l.Adapters[name].Values.detach().to(ScalarType.Float32).cpu().contiguous()))
+                .ToList();
+            SafetensorsWriter.Write(Path.Combine(temp, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        }, overwrite);
+    }
+
+    /// <summary>Reads a folder's adapter_config.json; pickle-only folders and missing files get errors that say what to do.</summary>
+    public static TrainableTokensAdapterConfig ReadConfig(string folder)
+    {
+        if (!Directory.Exists(folder))
+            throw new InvalidAdapterException($"Adapter folder '{folder}' does not exist.", folder);
+        var configPath = Path.Combine(folder, TrainableTokensAdapterConfig.FileName);
+        if (!File.Exists(configPath))
+            throw new InvalidAdapterException($"'{folder}' has no {TrainableTokensAdapterConfig.FileName}: point at a folder written by PEFT's save_pretrained or by this module.", configPath);
+        return TrainableTokensAdapterConfig.FromJson(File.ReadAllText(configPath), configPath);
+    }
+
+    /// <summary>Opens adapter_model.safetensors; refuses a pickle file (adapter_model.bin) rather than loading it.</summary>
+    public static SafetensorsFile OpenWeights(string folder)
+    {
+        var weights = Path.Combine(folder, WeightsFileName);
+        if (!File.Exists(weights))
+        {
+            if (File.Exists(Path.Combine(folder, PickleFileName)))
+                throw new InvalidAdapterException(
+                    $"'{folder}' holds {PickleFileName}, a pickle file, which is never loaded here because unpickling can run arbitrary code. " +
+                    "Re-save the adapter in Python with model.save_pretrained(folder, safe_serialization=True) to get adapter_model.safetensors.", Path.Combine(folder, PickleFileName));
+            throw new InvalidAdapterException($"'{folder}' has no {WeightsFileName}.", weights);
+        }
+        return SafetensorsFile.Open(weights);
+    }
+
+    /// <summary>The tensor in <paramref name="file"/> holding the rows for <paramref name="modulePath"/>: PEFT's key, or the same key
+    /// with the adapter name appended (".default"), as older or multi-adapter saves write it.</summary>
+    public static SafetensorsTensorInfo? FindRows(SafetensorsFile file, string modulePath)
+    {
+        var key = KeyFor(modulePath);
+        if (file.Contains(key)) return file.Info(key);
+        return file.Tensors.FirstOrDefault(t => t.Name.StartsWith(key + ".", StringComparison.Ordinal) && t.Name.IndexOf('.', key.Length + 1) < 0);
+    }
+
+    /// <summary>The module path of a trainable_tokens_delta key, or null for other keys.</summary>
+    public static string? ModulePathOf(string key)
+    {
+        var name = key.StartsWith(KeyPrefix, StringComparison.Ordinal) ? key[KeyPrefix.Length..] : key;
+        int at = name.LastIndexOf(KeySuffix, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var rest = name[(at + KeySuffix.Length)..];
+        if (rest.Length > 0 && (rest[0] != '.' || rest.IndexOf('.', 1) >= 0)) return null;
+        return name[..at];
+    }
+
+    /// <summary>Loads the adapter in <paramref name="folder"/> into <paramref name="model"/> as <paramref name="name"/> and activates it.
+    /// Shapes and token ids are checked against the model; on any error the model is left without the adapter.</summary>
+    public static TrainableTokensAdapterConfig Load(TrainableTokensModel model, string folder, string name)
+    {
+        var config = ReadConfig(folder);
+        using var weights = OpenWeights(folder);
+        model.AddAdapter(name, config);
+        try
+        {
+            var config2 = model.Configs[name];
+            var expectedKeys = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var layer in model.Layers.Values.Where(l => l.Adapters.ContainsKey(name)))
+            {
+                var info = FindRows(weights, layer.Path)
+                    ?? throw new InvalidAdapterException(
+                        $"'{weights.Path}' has no tensor '{KeyFor(layer.Path)}' for the targeted module {layer.Path}. It holds: " +
+                        $"{string.Join(", ", weights.Tensors.Select(t => t.Name))}. Was the adapter trained for a model of another architecture?", weights.Path);
+                expectedKeys.Add(info.Name);
+                var rows = layer.Adapters[name].Values;
+                if (!info.Shape.SequenceEqual(rows.shape))
+                    throw new InvalidAdapterException(
+                        $"'{weights.Path}': tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], but the adapter's {config.TokenIndices.Count} token indices " +
+                        $"and the model's hidden size need [{string.Join(", ", rows.shape)}]. The adapter belongs to another model.", weights.Path);
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                rows.copy_(weights.Load(info.Name).to(ScalarType.Float32));
+            }
+            var stray = weights.Tensors.Where(t => ModulePathOf(t.Name) is not null && !expectedKeys.Contains(t.Name)).Select(t => t.Name).ToList();
+            if (stray.Count > 0)
+                throw new InvalidAdapterException(
+                    $"'{weights.Path}' has rows for modules this model does not target with this adapter: {string.Join(", ", stray)} " +
+                    $"(target_modules is {config2.TargetModules}; tied LM heads have no entry of their own).", weights.Path);
+        }
+        catch
+        {
+            model.DeleteAdapter(name);
+            throw;
+        }
+        return config;
+    }
+}

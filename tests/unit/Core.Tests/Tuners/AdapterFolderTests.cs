@@ -1,0 +1,160 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json.Nodes;
+using TrainableTokens.Core.IO;
+using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Tests.Models;
+using TrainableTokens.Core.Tuners.TrainableTokens;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Tests.Tuners;
+
+public sealed class AdapterFolderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tt-adapter-").FullName;
+    private static readonly long[] Sequence = { 3, 5, 9, 6, 11, 5 };
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static TrainableTokensModel Trained(CausalLanguageModel model, TargetModules? targets = null)
+    {
+        var tuner = new TrainableTokensModel(model);
+        tuner.AddAdapter("default", new TrainableTokensAdapterConfig { TokenIndices = new long[] { 6, 5 }, TargetModules = targets });
+        using var noGrad = no_grad();
+        foreach (var p in tuner.TrainableParameters("default")) p.copy_(randn(p.shape, generator: new Generator(3)));
+        return tuner;
+    }
+
+    [Fact]
+    public void Saved_adapters_have_PEFTs_layout()
+    {
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        using var tuner = Trained(model);
+        var folder = Path.Combine(_dir, "a");
+        AdapterFolder.Save(tuner, "default", folder, overwrite: false);
+
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors" }, Directory.GetFiles(folder).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "adapter_config.json")))!.AsObject();
+        Assert.Equal(new[] { "auto_mapping", "base_model_name_or_path", "inference_mode", "init_weights", "peft_type", "peft_version", "revision", "target_modules", "task_type", "token_indices" },
+            config.Select(kv => kv.Key));
+        Assert.Equal("TRAINABLE_TOKENS", (string?)config["peft_type"]);
+        Assert.Equal("model.embed_tokens", (string?)config["target_modules"]);
+        Assert.Equal(new long[] { 6, 5 }, config["token_indices"]!.AsArray().Select(n => (long)n!));
+
+        using var file = SafetensorsFile.Open(Path.Combine(folder, "adapter_model.safetensors"));
+        var tensor = Assert.Single(file.Tensors);   // a tied head has no entry of its own
+        Assert.Equal("base_model.model.model.embed_tokens.trainable_tokens_delta", tensor.Name);
+        Assert.Equal(SafetensorsDType.F32, tensor.DType);
+        Assert.Equal(new long[] { 2, 64 }, tensor.Shape);
+        Assert.Equal("pt", file.Metadata["format"]);
+    }
+
+    [Fact]
+    public void A_bfloat16_model_saves_float32_rows()
+    {
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "gemma" }, ScalarType.BFloat16);
+        using var tuner = Trained(model);
+        AdapterFolder.Save(tuner, "default", Path.Combine(_dir, "bf"), overwrite: false);
+        using var file = SafetensorsFile.Open(Path.Combine(_dir, "bf", "adapter_model.safetensors"));
+        Assert.Equal(SafetensorsDType.F32, file.Tensors[0].DType);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Save_then_load_gives_identical_outputs(bool tied)
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = tied });
+        Tensor expected;
+        using (var tuner = Trained(model, tied ? null : TargetModules.Names(new[] { "embed_tokens", "lm_head" })))
+        {
+            using var output = model.Forward(TinyModels.Ids(Sequence));
+            expected = output.Logits.clone();
+            AdapterFolder.Save(tuner, "default", Path.Combine(_dir, "s"), overwrite: false);
+        }
+        using var again = new TrainableTokensModel(model);
+        AdapterFolder.Load(again, Path.Combine(_dir, "s"), "reloaded");
+        using var reloaded = model.Forward(TinyModels.Ids(Sequence));
+        Assert.True(reloaded.Logits.eq(expected).all().item<bool>());
+    }
+
+    [Fact]
+    public void Keys_with_an_adapter_name_suffix_load()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build("llama");
+        var folder = Path.Combine(_dir, "suffix");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": ["embed_tokens"]}""");
+        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
+            new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>("base_model.model.model.embed_tokens.trainable_tokens_delta.default", full(1, 64, 0.5f)) });
+        using var tuner = new TrainableTokensModel(model);
+        AdapterFolder.Load(tuner, folder, "x");
+        Assert.True(tuner.TrainableParameters("x")[0].eq(0.5f).all().item<bool>());
+    }
+
+    [Fact]
+    public void Unknown_config_keys_are_kept_when_saved_again()
+    {
+        var json = """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [1, 2], "future_option": {"a": [1, 2]}, "target_modules": "model.embed_tokens"}""";
+        var config = TrainableTokensAdapterConfig.FromJson(json, "adapter_config.json");
+        var again = JsonNode.Parse(config.ToJson())!.AsObject();
+        Assert.Equal("""{"a":[1,2]}""", again["future_option"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void A_pickle_adapter_is_refused_with_the_way_out()
+    {
+        using var model = TinyModels.Build("llama");
+        var folder = Path.Combine(_dir, "pickle");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [1]}""");
+        File.WriteAllBytes(Path.Combine(folder, "adapter_model.bin"), new byte[] { 0x80, 0x02 });
+        using var tuner = new TrainableTokensModel(model);
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "p"));
+        Assert.Contains("pickle", error.Message);
+        Assert.Contains("safe_serialization=True", error.Message);
+        Assert.Empty(tuner.Configs);
+    }
+
+    [Fact]
+    public void A_shape_that_does_not_fit_the_model_names_the_file_and_key()
+    {
+        using var model = TinyModels.Build("llama");
+        var folder = Path.Combine(_dir, "shape");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [1, 2]}""");
+        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
+            new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>("base_model.model.model.embed_tokens.trainable_tokens_delta", zeros(2, 32)) });
+        using var tuner = new TrainableTokensModel(model);
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "s"));
+        Assert.Contains("adapter_model.safetensors", error.Message);
+        Assert.Contains("base_model.model.model.embed_tokens.trainable_tokens_delta", error.Message);
+        Assert.Contains("[2, 64]", error.Message);
+        Assert.Empty(tuner.Configs);
+    }
+
+    [Fact]
+    public void Token_ids_past_the_models_vocabulary_are_refused()
+    {
+        using var model = TinyModels.Build("llama");
+        var folder = Path.Combine(_dir, "vocab");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [130]}""");
+        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
+            new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>("base_model.model.model.embed_tokens.trainable_tokens_delta", zeros(1, 64)) });
+        using var tuner = new TrainableTokensModel(model);
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "v"));
+        Assert.Contains("130", error.Message);
+        Assert.Contains("0 to 127", error.Message);
+    }
+
+    [Fact]
+    public void Another_method_is_refused_by_its_peft_type()
+    {
+        var error = Assert.Throws<InvalidAdapterException>(() => TrainableTokensAdapterConfig.FromJson("""{"peft_type": "LORA", "r": 8}""", "adapter_config.json"));
+        Assert.Contains("LORA", error.Message);
+    }
+}
