@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# The checks that need the GPU machine, as one script: NVML device listing against nvidia-smi, and our forward
-# passes against Hugging Face transformers (CPU). Results land in $OUT.
-# Prepare here first: dotnet publish tests/device/NvmlProbe -c Release -o tests/device/out
-#                     dotnet pwsh -NoProfile -File tests/reference/New-ReferenceCases.ps1 -OutDir tests/reference/cases
+# The checks that need the GPU machine, as one script: NVML device listing against nvidia-smi, our forward passes
+# against Hugging Face transformers, and our adapters against Python PEFT (both ways; CPU). Results land in $OUT.
+# Prepare here first:
+#   dotnet publish tests/device/NvmlProbe -c Release -o tests/device/out
+#   dotnet pwsh -NoProfile -File tests/reference/New-ReferenceCases.ps1 -OutDir tests/reference/cases
+#   dotnet pwsh -NoProfile -File tests/reference/New-AdapterCases.ps1 -OutDir tests/reference/adapter-cases
 set -u
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
 echo "== nvidia-smi"; nvidia-smi --query-gpu=index,name,memory.total,memory.free --format=csv,noheader,nounits 2>&1 | tee "$OUT/nvidia-smi.txt"
-echo "== NvmlProbe (the engine's NVML reader)"; chmod +x tests/device/out/NvmlProbe; tests/device/out/NvmlProbe 2>&1 | tee "$OUT/nvml-probe.txt"
-echo "== versions"; python3 -c "import torch, transformers, safetensors; print('torch', torch.__version__, 'transformers', transformers.__version__, 'safetensors', safetensors.__version__)" 2>&1 | tee "$OUT/versions.txt"
-echo "== forward passes against transformers"
-CUDA_VISIBLE_DEVICES="" python3 tests/reference/check_against_transformers.py tests/reference/cases "$OUT/reference" 2>&1 | tee "$OUT/reference.txt"
+if [ -x tests/device/out/NvmlProbe ] || [ -f tests/device/out/NvmlProbe ]; then
+  echo "== NvmlProbe (the engine's NVML reader)"; chmod +x tests/device/out/NvmlProbe; tests/device/out/NvmlProbe 2>&1 | tee "$OUT/nvml-probe.txt"
+fi
+echo "== versions"; python3 -c "import torch, transformers, safetensors, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'safetensors', safetensors.__version__, 'peft', peft.__version__)" 2>&1 | tee "$OUT/versions.txt"
+export CUDA_VISIBLE_DEVICES="" HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+if [ -d tests/reference/cases ]; then
+  echo "== forward passes against transformers"
+  python3 tests/reference/check_against_transformers.py tests/reference/cases /tmp/ref 2>&1 | grep -v "Loading weights" | tee "$OUT/reference.txt"
+  tar czf "$OUT/reference.tgz" -C /tmp/ref .
+fi
+if [ -d tests/reference/adapter-cases ]; then
+  echo "== adapters against PEFT"
+  python3 tests/reference/check_against_peft.py tests/reference/adapter-cases /tmp/peft 2>&1 | grep -v "Loading weights" | tee "$OUT/peft.txt"
+  tar czf "$OUT/peft.tgz" -C /tmp/peft .
+fi

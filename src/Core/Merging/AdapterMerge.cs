@@ -97,6 +97,12 @@ public static class AdapterMerge
                     if (module != embedding && module != head)
                         throw new InvalidAdapterException(
                             $"'{weights.Path}': '{delta.Name}' targets {module}, but this {model.ModelType} model's embedding modules are {embedding} and {head}.", weights.Path);
+                    // PEFT 0.21 also saves a tied head's rows; they are the embedding's, which are written once.
+                    if (module == head && model.TieWordEmbeddings && deltas.Any(d => AdapterFolder.ModulePathOf(d.Name) == embedding))
+                    {
+                        CheckSameRows(weights, delta, deltas.First(d => AdapterFolder.ModulePathOf(d.Name) == embedding));
+                        continue;
+                    }
                     // A tied head is the embedding tensor itself.
                     var weightName = module == head && model.TieWordEmbeddings ? embedding + ".weight" : module + ".weight";
                     var stored = StoredName(checkpoint, weightName)
@@ -141,6 +147,16 @@ public static class AdapterMerge
             throw;
         }
         return new Prepared(new AdapterMergeResult(outFull, names, changes, 0, 0), changes, rows, rowInfo);
+    }
+
+    private static void CheckSameRows(SafetensorsFile weights, SafetensorsTensorInfo head, SafetensorsTensorInfo embedding)
+    {
+        using var scope = NewDisposeScope();
+        var a = weights.Load(head.Name).to(ScalarType.Float32);
+        var b = weights.Load(embedding.Name).to(ScalarType.Float32);
+        if (!a.shape.SequenceEqual(b.shape) || !a.eq(b).all().item<bool>())
+            throw new InvalidAdapterException(
+                $"'{weights.Path}': '{head.Name}' differs from '{embedding.Name}', but the model ties its LM head to the embedding, so both must hold the same rows.", weights.Path);
     }
 
     private static string? StoredName(Checkpoint checkpoint, string name)

@@ -112,6 +112,7 @@ public static class AdapterFolder
                 using var noGrad = no_grad();
                 rows.copy_(weights.Load(info.Name).to(ScalarType.Float32));
             }
+            CheckTiedHeadRows(model, weights, name, expectedKeys);
             var stray = weights.Tensors.Where(t => ModulePathOf(t.Name) is not null && !expectedKeys.Contains(t.Name)).Select(t => t.Name).ToList();
             if (stray.Count > 0)
                 throw new InvalidAdapterException(
@@ -124,5 +125,25 @@ public static class AdapterFolder
             throw;
         }
         return config;
+    }
+
+    /// <summary>
+    /// PEFT 0.21 also saves a tied LM head's rows (the same tensor as the embedding's) under lm_head. Accept that
+    /// entry when it equals the embedding's rows; different values would be ambiguous, so they are refused.
+    /// </summary>
+    private static void CheckTiedHeadRows(TrainableTokensModel model, SafetensorsFile weights, string name, HashSet<string> expectedKeys)
+    {
+        if (!model.Model.Config.TieWordEmbeddings) return;
+        var headPath = model.EmbeddingModules[1];
+        var embeddingPath = model.EmbeddingModules[0];
+        if (FindRows(weights, headPath) is not { } head || !model.Layers.TryGetValue(embeddingPath, out var layer) || !layer.Adapters.ContainsKey(name)) return;
+        using var scope = NewDisposeScope();
+        var rows = layer.Adapters[name].Values;
+        var stored = weights.Load(head.Name).to(ScalarType.Float32);
+        if (!stored.shape.SequenceEqual(rows.shape) || !stored.eq(rows).all().item<bool>())
+            throw new InvalidAdapterException(
+                $"'{weights.Path}': '{head.Name}' differs from '{KeyFor(embeddingPath)}', but this model ties its LM head to the embedding, " +
+                "so both must hold the same rows. Re-save the adapter from the model it was trained on.", weights.Path);
+        expectedKeys.Add(head.Name);
     }
 }

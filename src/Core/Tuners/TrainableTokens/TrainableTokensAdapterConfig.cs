@@ -14,8 +14,8 @@ public sealed record TrainableTokensAdapterConfig
 {
     public const string PeftType = "TRAINABLE_TOKENS";
     public const string FileName = "adapter_config.json";
-    /// <summary>The PEFT release whose format this writes.</summary>
-    public const string PeftVersion = "0.18.0";
+    /// <summary>The PEFT release whose format this writes (checked against it: tests/device/results/peft.txt).</summary>
+    public const string PeftVersion = "0.21.0";
 
     public required IReadOnlyList<long> TokenIndices { get; init; }
     /// <summary>Null (the model's input embedding), a list of names (suffix matches), or a regex (full match).</summary>
@@ -26,6 +26,8 @@ public sealed record TrainableTokensAdapterConfig
     public string? BaseModelNameOrPath { get; init; }
     public string? Revision { get; init; }
     public string? Version { get; init; } = PeftVersion;
+    /// <summary>PEFT's auto_mapping (the base model's class), kept as written.</summary>
+    public JsonNode? AutoMapping { get; init; }
     public IReadOnlyDictionary<string, JsonNode?> ExtraFields { get; init; } = new Dictionary<string, JsonNode?>();
 
     private static readonly string[] KnownKeys =
@@ -72,6 +74,7 @@ public sealed record TrainableTokensAdapterConfig
             BaseModelNameOrPath = Text(root, "base_model_name_or_path", source),
             Revision = Text(root, "revision", source),
             Version = Text(root, "peft_version", source),
+            AutoMapping = root["auto_mapping"]?.DeepClone(),
             ExtraFields = root.Where(kv => !KnownKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value?.DeepClone()),
         };
     }
@@ -81,7 +84,7 @@ public sealed record TrainableTokensAdapterConfig
     {
         var fields = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal)
         {
-            ["auto_mapping"] = null,
+            ["auto_mapping"] = AutoMapping?.DeepClone(),
             ["base_model_name_or_path"] = BaseModelNameOrPath,
             ["inference_mode"] = InferenceMode,
             ["init_weights"] = InitWeights,
