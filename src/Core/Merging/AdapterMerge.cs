@@ -105,7 +105,7 @@ public static class AdapterMerge
                     }
                     // A tied head is the embedding tensor itself.
                     var weightName = module == head && model.TieWordEmbeddings ? embedding + ".weight" : module + ".weight";
-                    var stored = StoredName(checkpoint, weightName)
+                    var stored = ModelLoader.StoredName(checkpoint, weightName)
                         ?? throw new InvalidModelFolderException($"'{request.ModelFolder}': the checkpoint has no '{weightName}' for adapter '{name}' to merge into.", request.ModelFolder);
                     var target = checkpoint.Info(stored);
                     if (target.Shape.Length != 2 || delta.Shape.Length != 2 || delta.Shape[0] != config.TokenIndices.Count || delta.Shape[1] != target.Shape[1])
@@ -157,15 +157,6 @@ public static class AdapterMerge
         if (!a.shape.SequenceEqual(b.shape) || !a.eq(b).all().item<bool>())
             throw new InvalidAdapterException(
                 $"'{weights.Path}': '{head.Name}' differs from '{embedding.Name}', but the model ties its LM head to the embedding, so both must hold the same rows.", weights.Path);
-    }
-
-    private static string? StoredName(Checkpoint checkpoint, string name)
-    {
-        if (checkpoint.Contains(name)) return name;
-        foreach (var prefix in new[] { "model.", "transformer." })
-            if (name.StartsWith(prefix, StringComparison.Ordinal) && checkpoint.Contains(name[prefix.Length..]))
-                return name[prefix.Length..];
-        return null;
     }
 
     /// <summary>Copies every file (and sub-folder) of the model folder; the rows are patched in the copy afterwards.</summary>

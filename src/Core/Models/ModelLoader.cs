@@ -61,8 +61,8 @@ public static class ModelLoader
         config.ModelType == "gpt2" ? Gpt2Model.WeightShapes(config) : LlamaFamilyModel.WeightShapes(config);
 
     /// <summary>The name a weight has in this checkpoint: with the base-model prefix as a *ForCausalLM saves it, or
-    /// without it as a bare base model saves it.</summary>
-    private static string? StoredName(Checkpoint checkpoint, string name)
+    /// without it as a bare base model saves it; null when neither is there.</summary>
+    public static string? StoredName(Checkpoint checkpoint, string name)
     {
         if (checkpoint.Contains(name)) return name;
         foreach (var prefix in new[] { "model.", "transformer." })

@@ -17,6 +17,18 @@ public sealed class AdapterFolderTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    /// <summary>A hand-made adapter folder: <paramref name="configJson"/> and one tensor under <paramref name="key"/>.</summary>
+    private string HandMade(string name, string configJson, string key, Tensor rows)
+    {
+        var folder = Path.Combine(_dir, name);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), configJson);
+        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"), new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(key, rows) });
+        return folder;
+    }
+
+    private const string EmbedKey = "base_model.model.model.embed_tokens.trainable_tokens_delta";
+
     private static TrainableTokensModel Trained(CausalLanguageModel model, TargetModules? targets = null)
     {
         var tuner = new TrainableTokensModel(model);
@@ -85,11 +97,7 @@ public sealed class AdapterFolderTests : IDisposable
     {
         using var scope = NewDisposeScope();
         using var model = TinyModels.Build("llama");
-        var folder = Path.Combine(_dir, "suffix");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": ["embed_tokens"]}""");
-        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
-            new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>("base_model.model.model.embed_tokens.trainable_tokens_delta.default", full(1, 64, 0.5f)) });
+        var folder = HandMade("suffix", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": ["embed_tokens"]}""", EmbedKey + ".default", full(1, 64, 0.5f));
         using var tuner = new TrainableTokensModel(model);
         AdapterFolder.Load(tuner, folder, "x");
         Assert.True(tuner.TrainableParameters("x")[0].eq(0.5f).all().item<bool>());
@@ -123,11 +131,7 @@ public sealed class AdapterFolderTests : IDisposable
     public void A_shape_that_does_not_fit_the_model_names_the_file_and_key()
     {
         using var model = TinyModels.Build("llama");
-        var folder = Path.Combine(_dir, "shape");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [1, 2]}""");
-        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
-            new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>("base_model.model.model.embed_tokens.trainable_tokens_delta", zeros(2, 32)) });
+        var folder = HandMade("shape", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [1, 2]}""", EmbedKey, zeros(2, 32));
         using var tuner = new TrainableTokensModel(model);
         var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "s"));
         Assert.Contains("adapter_model.safetensors", error.Message);
@@ -140,11 +144,7 @@ public sealed class AdapterFolderTests : IDisposable
     public void Token_ids_past_the_models_vocabulary_are_refused()
     {
         using var model = TinyModels.Build("llama");
-        var folder = Path.Combine(_dir, "vocab");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [130]}""");
-        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
-            new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>("base_model.model.model.embed_tokens.trainable_tokens_delta", zeros(1, 64)) });
+        var folder = HandMade("vocab", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [130]}""", EmbedKey, zeros(1, 64));
         using var tuner = new TrainableTokensModel(model);
         var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "v"));
         Assert.Contains("130", error.Message);
