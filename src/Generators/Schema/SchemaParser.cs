@@ -6,7 +6,7 @@ using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
-using TrainableTokens.Core.Configuration;
+using TrainableTokens.Generators.Shared;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

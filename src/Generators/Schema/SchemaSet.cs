@@ -34,7 +34,7 @@ internal static class SchemaSet
                 var target = property.Value.Section!;
                 if (!byName.TryGetValue(target, out var referenced))
                 {
-                    var suggestion = TrainableTokens.Core.Configuration.KeySuggestion.Closest(target, byName.Keys);
+                    var suggestion = TrainableTokens.Generators.Shared.KeySuggestion.Closest(target, byName.Keys);
                     Fail(schema, property, $"'{property.Name}' refers to {target}{SchemaParser.FileSuffix}, which is not among the schema files (AdditionalFiles)."
                         + (suggestion is null ? "" : $" Did you mean {suggestion}{SchemaParser.FileSuffix}?"));
                 }

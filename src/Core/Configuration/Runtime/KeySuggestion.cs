@@ -1,7 +1,12 @@
 using System;
 using System.Collections.Generic;
 
+// Compiled into the engine and, linked, into the source generator, under a namespace of each one's own.
+#if TRAINABLETOKENS_GENERATOR
+namespace TrainableTokens.Generators.Shared;
+#else
 namespace TrainableTokens.Core.Configuration;
+#endif
 
 /// <summary>Finds the known name closest to a misspelled one, for "did you mean" in messages.</summary>
 internal static class KeySuggestion

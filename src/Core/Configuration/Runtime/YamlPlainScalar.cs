@@ -1,6 +1,11 @@
 using System.Text.RegularExpressions;
 
+// Compiled into the engine and, linked, into the source generator, under a namespace of each one's own.
+#if TRAINABLETOKENS_GENERATOR
+namespace TrainableTokens.Generators.Shared;
+#else
 namespace TrainableTokens.Core.Configuration;
+#endif
 
 /// <summary>What an unquoted YAML scalar means under YAML 1.2's core schema.</summary>
 internal enum ScalarKind
