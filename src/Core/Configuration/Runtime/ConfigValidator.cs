@@ -51,7 +51,8 @@ internal sealed class ConfigValidator
 
     /// <summary>True when reading <paramref name="key"/> (or that item) failed, so its value is not worth checking.</summary>
     public bool ReadFailed(string key, int? item = null) =>
-        _origin is { } o && (o.State.Failed(Field(key)) || (item is not null && o.State.Failed(Field(key, item))));
+        _origin is { } o && (o.Node is not { Shape: ConfigNodeShape.Mapping } // the whole object failed to read: said so already
+            || o.State.Failed(Field(key)) || (item is not null && o.State.Failed(Field(key, item))));
 
     public void Error(string key, string message, int? item = null) => Add(ConfigSeverity.Error, key, item, message);
 

@@ -14,7 +14,7 @@ internal static class YamlConfigParser
     /// <summary>The document's root, or null when the text is empty or not YAML (then a finding says why).</summary>
     public static ConfigNode? Parse(string text, ConfigReadState state)
     {
-        var parser = new Parser(new StringReader(text));
+        var parser = new PositionedParser(new Parser(new StringReader(text)));
         var anchors = new Dictionary<string, ConfigNode>(System.StringComparer.Ordinal);
         try
         {
@@ -38,6 +38,34 @@ internal static class YamlConfigParser
         {
             state.Error("", (int)e.Start.Line, (int)e.Start.Column, $"This is not valid YAML: {Reason(e)} Check the indentation and quoting at this line.");
             return null;
+        }
+        catch (System.InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this on some malformed input (an unclosed [ or {) instead of a YamlException.
+            state.Error("", (int)parser.Last.Line, (int)parser.Last.Column,
+                "This is not valid YAML after this point: check for an unclosed [ or { and for quotes that do not match.");
+            return null;
+        }
+    }
+
+    /// <summary>The parser, remembering where the last event it gave started, for errors that come without a position.</summary>
+    private sealed class PositionedParser : IParser
+    {
+        private readonly IParser _inner;
+
+        public PositionedParser(IParser inner)
+        {
+            _inner = inner;
+        }
+
+        public Mark Last { get; private set; } = Mark.Empty;
+
+        public ParsingEvent? Current => _inner.Current;
+
+        public bool MoveNext()
+        {
+            if (_inner.Current is { } current) Last = current.Start;
+            return _inner.MoveNext();
         }
     }
 
