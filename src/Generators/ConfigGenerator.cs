@@ -17,6 +17,9 @@ namespace TrainableTokens.Generators;
 [Generator(LanguageNames.CSharp)]
 public sealed class ConfigGenerator : IIncrementalGenerator
 {
+    /// <summary>The name of the parse step in the driver's step tracking (tests check that unchanged files are cached).</summary>
+    public const string ParseStepName = "ParseSchema";
+
     private static readonly string Version = typeof(ConfigGenerator).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -26,8 +29,10 @@ public sealed class ConfigGenerator : IIncrementalGenerator
             .Where(static file => file.Path.EndsWith(SchemaParser.FileSuffix, StringComparison.OrdinalIgnoreCase));
 
         // 2. Each file parsed on its own; unchanged files keep their cached result.
-        var parsed = files.Select(static (file, cancellationToken) =>
-            SchemaParser.Parse(file.Path, file.GetText(cancellationToken)?.ToString() ?? "", cancellationToken));
+        var parsed = files
+            .Select(static (file, cancellationToken) =>
+                SchemaParser.Parse(file.Path, file.GetText(cancellationToken)?.ToString() ?? "", cancellationToken))
+            .WithTrackingName(ParseStepName);
 
         // 3. Each file's own diagnostics.
         context.RegisterSourceOutput(parsed, static (output, schema) =>
