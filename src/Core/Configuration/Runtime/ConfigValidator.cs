@@ -33,6 +33,12 @@ internal sealed class ConfigValidator
         return new ConfigValidator(findings, origin, path);
     }
 
+    /// <summary>
+    /// An empty validator that places findings on <paramref name="origin"/>'s values, for checks beyond the schema (the
+    /// preflight against a model); <paramref name="path"/> names the object when it was made in code.
+    /// </summary>
+    public static ConfigValidator At(ConfigOrigin? origin, string path) => new(new List<ConfigFinding>(), origin, origin?.Path ?? path);
+
     /// <summary>A validator for the section <paramref name="key"/> below this one, adding to the same findings.</summary>
     public ConfigValidator Section(string key, ConfigOrigin? origin) => new(_findings, origin, ConfigPath.Join(_path, key));
 
