@@ -13,6 +13,8 @@
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
         'New-TinyModel'
+        'New-TrainableTokensConfig'
+        'Test-TrainableTokensConfig'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
