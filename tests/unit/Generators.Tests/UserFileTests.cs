@@ -130,6 +130,15 @@ public class UserFileTests
     }
 
     [Fact]
+    public void A_misspelled_required_key_is_one_finding_not_two()
+    {
+        var finding = Assert.Single(RunConfig.FromYaml("trainable_token:\n  token_indices: [5]\n").Validate());
+
+        Assert.Equal("trainable_token", finding.Field);
+        Assert.Contains("Did you mean 'trainable_tokens'?", finding.Message);
+    }
+
+    [Fact]
     public void A_missing_section_is_an_error_at_the_top()
     {
         var finding = Assert.Single(RunConfig.FromYaml("training:\n  seed: 1\n").Validate());

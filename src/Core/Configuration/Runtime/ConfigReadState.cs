@@ -10,6 +10,7 @@ namespace TrainableTokens.Core.Configuration;
 internal sealed class ConfigReadState
 {
     private readonly HashSet<string> _failedFields = new(System.StringComparer.Ordinal);
+    private readonly HashSet<string> _suggestedFields = new(System.StringComparer.Ordinal);
 
     public ConfigReadState(string? sourceName, bool keepUnknownKeys)
     {
@@ -34,6 +35,12 @@ internal sealed class ConfigReadState
 
     /// <summary>Marks <paramref name="field"/> as left at its default because reading it failed (findings say why).</summary>
     public void MarkFailed(string field) => _failedFields.Add(field);
+
+    /// <summary>Remembers that an unknown key was answered with "did you mean <paramref name="field"/>".</summary>
+    public void Suggested(string field) => _suggestedFields.Add(field);
+
+    /// <summary>True when a misspelled key already pointed the user at <paramref name="field"/>.</summary>
+    public bool WasSuggested(string field) => _suggestedFields.Contains(field);
 
     /// <summary>True when reading <paramref name="field"/> failed, so its value is a stand-in default.</summary>
     public bool Failed(string field) => _failedFields.Contains(field);

@@ -59,7 +59,10 @@ internal sealed class ConfigReader
         var suggestion = KeySuggestion.Closest(key, keys);
         string message;
         if (suggestion is not null)
+        {
             message = $"'{key}' is not a known setting {where}. Did you mean '{suggestion}'?";
+            State.Suggested(ConfigPath.Join(path, suggestion));
+        }
         else if (nestedKeys.FirstOrDefault(n => n.EndsWith("." + key, System.StringComparison.Ordinal)) is { } nested)
             message = $"'{key}' is not a setting {where}: it belongs under '{nested.Substring(0, nested.Length - key.Length - 1)}:'. Move it there.";
         else
@@ -71,8 +74,15 @@ internal sealed class ConfigReader
     public void Required(ConfigNode node, string path, string key, string example)
     {
         if (node.Entry(key) is not null) return;
+        var field = ConfigPath.Join(path, key);
+        if (State.WasSuggested(field))
+        {
+            // "did you mean 'token_indices'?" already says it: one mistake, one finding.
+            State.MarkFailed(field);
+            return;
+        }
         var where = path.Length == 0 ? "the file" : $"'{path}'";
-        State.Error(ConfigPath.Join(path, key), node, $"'{key}' is required in {where}. Add it, for example: {key}: {example}");
+        State.Error(field, node, $"'{key}' is required in {where}. Add it, for example: {key}: {example}");
     }
 
     public void Read(ConfigNode value, string field, string expected, ref int target)
