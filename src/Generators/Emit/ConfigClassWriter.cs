@@ -63,7 +63,7 @@ internal static class ConfigClassWriter
                 w.Line();
             }
             CommonMembers(w, schema);
-            ReadMethod(w, schema);
+            ReadMethod(w, schema, all);
             w.Line();
             ValidateMethod(w, schema);
             w.Line();
@@ -169,7 +169,7 @@ internal static class ConfigClassWriter
         w.Line();
     }
 
-    private static void ReadMethod(CodeWriter w, ConfigSchema schema)
+    private static void ReadMethod(CodeWriter w, ConfigSchema schema, IReadOnlyDictionary<string, ConfigSchema> all)
     {
         w.Line("/// <summary>Maps a mapping node onto a new object; <paramref name=\"path\"/> is its field path (\"\" at the top).</summary>");
         w.Block($"internal static {schema.ClassName} Read(ConfigReader reader, ConfigNode? node, string path)", () =>
@@ -199,7 +199,7 @@ internal static class ConfigClassWriter
                     });
                 });
                 foreach (var p in schema.Properties.Where(p => p.Required))
-                    w.Line($"reader.Required(node, path, \"{p.Name}\", {SchemaParser.JsonString(RequiredExample(p))});");
+                    w.Line($"reader.Required(node, path, \"{p.Name}\", {SchemaParser.JsonString(RequiredFix(p, all))});");
             });
             w.Line($"return new {schema.ClassName}");
             w.Line("{");
@@ -468,6 +468,16 @@ internal static class ConfigClassWriter
         var example = p.Examples.FirstOrDefault(e => !e.IsNull) ?? (p.Default is { IsNull: false } d && d.Kind != SchemaValueKind.Mapping && d.Yaml != "[]" ? d : null);
         if (example is not null && v.Type != SchemaType.Boolean && v.Enum.Count == 0) text += " such as " + example.Yaml;
         return v.Nullable ? text + ", or null" : text;
+    }
+
+    /// <summary>The sentence that says how to add a missing required key.</summary>
+    private static string RequiredFix(SchemaProperty p, IReadOnlyDictionary<string, ConfigSchema> all)
+    {
+        if (p.Value.Type != SchemaType.Section) return $"Add it, for example: {p.Name}: {RequiredExample(p)}";
+        var first = all.TryGetValue(p.Value.Section!, out var section) ? section.Properties.FirstOrDefault(c => c.Required) ?? section.Properties.FirstOrDefault() : null;
+        return first is null
+            ? $"Add a '{p.Name}:' line."
+            : $"Add a '{p.Name}:' line with its settings indented below it, such as '{first.Name}: {RequiredExample(first)}'.";
     }
 
     private static string RequiredExample(SchemaProperty p)

@@ -145,6 +145,7 @@ public class UserFileTests
 
         Assert.Equal("trainable_tokens", finding.Field);
         Assert.Equal(1, finding.Line);
+        Assert.Contains("Add a 'trainable_tokens:' line with its settings indented below it, such as 'token_indices: [5, 6]'", finding.Message);
     }
 
     [Fact]

@@ -70,8 +70,8 @@ internal sealed class ConfigReader
         State.Error(field, entry.Key, message);
     }
 
-    /// <summary>Records a finding when the required <paramref name="key"/> is missing from <paramref name="node"/>.</summary>
-    public void Required(ConfigNode node, string path, string key, string example)
+    /// <summary>Records a finding when the required <paramref name="key"/> is missing from <paramref name="node"/>; <paramref name="fix"/> says how to add it.</summary>
+    public void Required(ConfigNode node, string path, string key, string fix)
     {
         if (node.Entry(key) is not null) return;
         var field = ConfigPath.Join(path, key);
@@ -82,7 +82,7 @@ internal sealed class ConfigReader
             return;
         }
         var where = path.Length == 0 ? "the file" : $"'{path}'";
-        State.Error(field, node, $"'{key}' is required in {where}. Add it, for example: {key}: {example}");
+        State.Error(field, node, $"'{key}' is required in {where}. {fix}");
     }
 
     public void Read(ConfigNode value, string field, string expected, ref int target)
