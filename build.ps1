@@ -2,7 +2,8 @@
 .SYNOPSIS
     Builds, tests, demonstrates, benchmarks and packages the TrainableTokens module.
 .DESCRIPTION
-    Build    the module into out/TrainableTokens (engine and natives in out/TrainableTokens/Dependencies).
+    Build    the module into out/TrainableTokens (engine and natives in out/TrainableTokens/Dependencies, JSON Schemas
+             for config files in out/TrainableTokens/schemas).
     Test     Build, then every xunit project under tests/unit and the Pester suite under tests/pester.
     Demo     Build, then examples/Demo.ps1 on the tiny embedded model.
     Bench    Build, then every bench/*.ps1 benchmark; results land in bench/results.
@@ -73,6 +74,11 @@ function Invoke-Build {
             throw
         }
         Invoke-Dotnet build src/Cmdlets/TrainableTokens.Cmdlets.csproj -c $Configuration "-p:TorchFlavour=$Flavour"
+
+        # JSON Schemas for editors, from the same *.schema.yaml files the source generator reads.
+        Invoke-Dotnet build build/SchemaExport/TrainableTokens.SchemaExport.csproj -c $Configuration
+        Invoke-Dotnet (Join-Path $Root "build/SchemaExport/bin/$Configuration/net10.0/TrainableTokens.SchemaExport.dll") `
+            (Join-Path $Root 'src/Core/Schemas') (Join-Path $staging 'schemas')
         $cmdletsBin = Join-Path $Root "src/Cmdlets/bin/$Configuration/net8.0"
         Copy-Item (Join-Path $cmdletsBin 'TrainableTokens.Cmdlets.dll'), (Join-Path $cmdletsBin 'TrainableTokens.Cmdlets.pdb') $staging
         Copy-Item (Join-Path $Root 'module/TrainableTokens.psd1'), (Join-Path $Root 'module/TrainableTokens.Format.ps1xml') $staging

@@ -15,6 +15,8 @@
         'New-TinyModel'
         'Merge-TokenAdapter'
         'Get-TokenAdapter'
+        'New-TrainableTokensConfig'
+        'Test-TrainableTokensConfig'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

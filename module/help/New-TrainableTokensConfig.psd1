@@ -1,0 +1,64 @@
+@{
+    Synopsis    = 'Makes a TrainableTokens run config from parameters, checks it, and returns it or writes it as a YAML run file.'
+    Description = @(
+        'New-TrainableTokensConfig builds a run config: the trainable_tokens section (which rows of the embedding matrix to train, with PEFT''s field names) and the training section (model, data, output folder and optimisation settings). Parameters you leave out take the schema''s defaults. The parameters are the run file''s settings in PascalCase: -LearningRate is learning_rate, -PerDeviceTrainBatchSize is per_device_train_batch_size.'
+        'The config is checked against the schema before anything is returned or written; every problem is reported at once as an error that names the parameter, and nothing is written. With -Path the config is written as YAML, starting with a yaml-language-server line that points at the module''s JSON Schema, so editors check and complete the file; relative paths are rewritten to be relative to the file''s folder, which is how run files resolve them. An existing file is replaced only with -Force; -WhatIf shows what would be written.'
+    )
+    Parameters  = @{
+        TokenIndex                = 'The ids of the tokens whose embedding rows are trained (trainable_tokens.token_indices), for example the ids of newly added tokens. Ids run from 0 to the vocabulary size minus 1.'
+        TargetModule              = 'The embedding modules to train rows of (trainable_tokens.target_modules), matched as suffixes of module paths, as PEFT does for a list. Leave it out for the model''s input embedding (model.embed_tokens, or transformer.wte for GPT-2). For a regular expression, edit target_modules in the file.'
+        InitWeights               = 'trainable_tokens.init_weights: $true (default) starts the trained rows as copies of the current rows; $false starts them as standard-normal random values.'
+        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts.'
+        Dataset                   = 'training.dataset: a JSON Lines file, one example per line with "text", "prompt" and "completion", or "messages".'
+        OutputDir                 = 'training.output_dir: the folder the adapter and checkpoints are written to.'
+        OverwriteOutputDir        = 'training.overwrite_output_dir: allow output_dir to exist and hold files, which are then replaced.'
+        LearningRate              = 'training.learning_rate: the peak AdamW learning rate (default 0.001).'
+        WeightDecay               = 'training.weight_decay: AdamW''s decoupled weight decay (default 0).'
+        LrSchedulerType           = 'training.lr_scheduler_type: linear (default), cosine, constant or constant_with_warmup.'
+        WarmupSteps               = 'training.warmup_steps: optimiser steps of linear warm-up (default 0); wins over -WarmupRatio.'
+        WarmupRatio               = 'training.warmup_ratio: warm-up as a fraction of all steps, used when -WarmupSteps is 0.'
+        NumTrainEpochs            = 'training.num_train_epochs: passes over the data (default 3).'
+        MaxSteps                  = 'training.max_steps: stop after this many optimiser steps, whatever -NumTrainEpochs says.'
+        PerDeviceTrainBatchSize   = 'training.per_device_train_batch_size: examples per forward pass (default 8). Alias: -BatchSize.'
+        GradientAccumulationSteps = 'training.gradient_accumulation_steps: forward passes per optimiser step (default 1).'
+        MaxSeqLength              = 'training.max_seq_length: examples are cut to this many tokens (default 512).'
+        MaxGradNorm               = 'training.max_grad_norm: gradient clipping norm (default 1; 0 turns clipping off).'
+        Seed                      = 'training.seed: the random seed (default 42).'
+        Dtype                     = 'training.dtype: float32 (default), bfloat16 or float16.'
+        Device                    = 'training.device: cpu (default), cuda or cuda:N (the CUDA build only).'
+        EvalSplit                 = 'training.eval_split: the fraction of the data held out for evaluation (default 0).'
+        EvalSteps                 = 'training.eval_steps: evaluate every this many steps (default: at the end of each epoch).'
+        SaveSteps                 = 'training.save_steps: write a checkpoint every this many steps (default 500).'
+        SaveTotalLimit            = 'training.save_total_limit: keep at most this many checkpoints (default: all).'
+        ResumeFromCheckpoint      = 'training.resume_from_checkpoint: a checkpoint folder, or latest for the newest checkpoint in the output folder.'
+        LoggingSteps              = 'training.logging_steps: report loss and learning rate every this many steps (default 10).'
+        Path                      = 'Write the config to this YAML file instead of returning it. Missing folders are created.'
+        Force                     = 'Replace -Path if it exists.'
+    }
+    Inputs      = @(
+        @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }
+    )
+    Outputs     = @(
+        @{ Type = 'TrainableTokens.Core.Configuration.RunConfig'; Description = 'Without -Path: the config, with TrainableTokens and Training sections.' }
+        @{ Type = 'System.IO.FileInfo'; Description = 'With -Path: the file written.' }
+    )
+    Examples    = @(
+        @{
+            Title   = 'Write a run file for two new tokens'
+            Code    = 'New-TrainableTokensConfig -TokenIndex 5, 6 -BaseModel ./models/tiny-llama -Dataset ./data/train.jsonl -OutputDir ./out/adapter -Path ./run.yaml'
+            Remarks = 'Writes ./run.yaml with every setting; Test-TrainableTokensConfig ./run.yaml then checks it against the model.'
+        }
+        @{
+            Title   = 'See what would be written'
+            Code    = 'New-TrainableTokensConfig -TokenIndex 120 -LearningRate 0.01 -NumTrainEpochs 1 -Path ./run.yaml -WhatIf'
+            Remarks = 'Checks the settings and reports the file it would write, without writing it.'
+        }
+        @{
+            Title   = 'A config object for a script'
+            Code    = '$config = New-TrainableTokensConfig -TokenIndex 5, 6 -BatchSize 4; $config.Training.PerDeviceTrainBatchSize'
+            Remarks = 'Without -Path the config object goes down the pipeline. Invalid values are errors that name the parameter, for example -LearningRate 0.'
+        }
+    )
+    Notes       = 'The settings, their defaults and limits come from the module''s schemas (schemas/*.schema.json in the module folder).'
+    Links       = @('Test-TrainableTokensConfig', 'about_TrainableTokens')
+}

@@ -1,0 +1,36 @@
+@{
+    Synopsis    = 'Checks a TrainableTokens run file before training and returns every problem, with its line and column.'
+    Description = @(
+        'Test-TrainableTokensConfig reads a run file and reports every problem at once, not the first only: unknown keys (with a "did you mean" suggestion), values of the wrong type (with the type expected), values outside their limits, and YAML syntax errors. Each finding is an object with Severity (Error or Warning), Field (as written in the file, such as training.learning_rate or trainable_tokens.token_indices[1]), Line, Column and a Message that says how to fix it. A good file gives no output.'
+        'When the file names a model (training.base_model) or -Model is given, the file is also checked against that model without loading its weights: token ids below the vocabulary size and target modules that exist and are the input embedding. The device and dtype, the dataset (exists, readable, JSON Lines with text, prompt/completion or messages on every line) and the output folder (writable, not replaced silently) are checked too. -Verbose lists checks that could not run.'
+    )
+    Parameters  = @{
+        Path  = 'The run file (YAML) to check. Accepts pipeline input, such as the file New-TrainableTokensConfig -Path writes or Get-ChildItem output.'
+        Model = 'A Hugging Face model folder to check the file against, instead of the file''s training.base_model.'
+    }
+    Inputs      = @(
+        @{ Type = 'System.String'; Description = 'Paths of run files, by value or by the FullName property.' }
+    )
+    Outputs     = @(
+        @{ Type = 'TrainableTokens.Core.Configuration.ConfigFinding'; Description = 'One per problem: Severity, Field, Line, Column, Message and Source (the file). Nothing when the file is good.' }
+    )
+    Examples    = @(
+        @{
+            Title   = 'Check a run file'
+            Code    = 'Test-TrainableTokensConfig ./run.yaml'
+            Remarks = 'Lists every problem with its line and column; no output means the file is good.'
+        }
+        @{
+            Title   = 'Check against another model'
+            Code    = 'Test-TrainableTokensConfig ./run.yaml -Model ./models/tiny-llama'
+            Remarks = 'Also reports token ids at or past the vocabulary size and target modules the model does not have.'
+        }
+        @{
+            Title   = 'Stop a pipeline on errors'
+            Code    = 'if (Test-TrainableTokensConfig ./run.yaml | Where-Object Severity -EQ Error) { throw ''Fix run.yaml first.'' }'
+            Remarks = 'Warnings (for example float16 on the CPU) do not stop it.'
+        }
+    )
+    Notes       = 'Relative paths in a run file are relative to the file''s folder.'
+    Links       = @('New-TrainableTokensConfig', 'about_TrainableTokens')
+}

@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using TrainableTokens.Core.Configuration;
+
+namespace TrainableTokens.Cmdlets;
+
+/// <summary>
+/// Makes a run config (the trainable_tokens and training sections) from parameters, checks it against the schema, and
+/// returns it or writes it as a YAML run file. Parameters are the schema's settings in PascalCase; a Pester test keeps
+/// the two in step.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "TrainableTokensConfig", SupportsShouldProcess = true, DefaultParameterSetName = ObjectSet)]
+[OutputType("TrainableTokens.Core.Configuration.RunConfig", ParameterSetName = new[] { ObjectSet })]
+[OutputType(typeof(FileInfo), ParameterSetName = new[] { FileSet })]
+public sealed class NewTrainableTokensConfig : PSCmdlet
+{
+    private const string ObjectSet = "Object";
+    private const string FileSet = "File";
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public int[] TokenIndex { get; set; } = Array.Empty<int>();
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] TargetModule { get; set; } = Array.Empty<string>();
+
+    [Parameter] public bool InitWeights { get; set; }
+
+    [Parameter] public string BaseModel { get; set; } = "";
+    [Parameter] public string Dataset { get; set; } = "";
+    [Parameter] public string OutputDir { get; set; } = "";
+    [Parameter] public SwitchParameter OverwriteOutputDir { get; set; }
+    [Parameter] public double LearningRate { get; set; }
+    [Parameter] public double WeightDecay { get; set; }
+    [Parameter] public string LrSchedulerType { get; set; } = "";
+    [Parameter] public int WarmupSteps { get; set; }
+    [Parameter] public double WarmupRatio { get; set; }
+    [Parameter] public double NumTrainEpochs { get; set; }
+    [Parameter] public int MaxSteps { get; set; }
+    [Parameter, Alias("BatchSize")] public int PerDeviceTrainBatchSize { get; set; }
+    [Parameter] public int GradientAccumulationSteps { get; set; }
+    [Parameter] public int MaxSeqLength { get; set; }
+    [Parameter] public double MaxGradNorm { get; set; }
+    [Parameter] public int Seed { get; set; }
+    [Parameter] public string Dtype { get; set; } = "";
+    [Parameter] public string Device { get; set; } = "";
+    [Parameter] public double EvalSplit { get; set; }
+    [Parameter] public int EvalSteps { get; set; }
+    [Parameter] public int SaveSteps { get; set; }
+    [Parameter] public int SaveTotalLimit { get; set; }
+    [Parameter] public string ResumeFromCheckpoint { get; set; } = "";
+    [Parameter] public int LoggingSteps { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = FileSet)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    [Parameter(ParameterSetName = FileSet)]
+    public SwitchParameter Force { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var file = ParameterSetName == FileSet ? GetUnresolvedProviderPathFromPSPath(Path) : null;
+        var settings = new Dictionary<string, object>(MyInvocation.BoundParameters, StringComparer.OrdinalIgnoreCase);
+        // Relative paths in a run file are relative to the file's folder: rewrite the ones given here (relative to the
+        // current location) so that they still point at the same place.
+        foreach (var name in new[] { nameof(BaseModel), nameof(Dataset), nameof(OutputDir), nameof(ResumeFromCheckpoint) })
+        {
+            if (file is null || !settings.TryGetValue(name, out var value) || value is not string text || text == "latest") continue;
+            settings[name] = RelativeTo(System.IO.Path.GetDirectoryName(file)!, GetUnresolvedProviderPathFromPSPath(text));
+        }
+
+        object config;
+        IReadOnlyList<(bool IsError, string Field, string Message)> findings;
+        try
+        {
+            (config, findings) = Build(this, settings);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(ErrorRecords.From(e));
+            return;
+        }
+        foreach (var (_, field, message) in findings.Where(f => !f.IsError)) WriteWarning($"{field}: {message}");
+        var errors = findings.Where(f => f.IsError).ToList();
+        foreach (var (_, field, message) in errors)
+            WriteError(new ErrorRecord(new ArgumentException($"{ParameterOf(field)}: {message}"), "InvalidConfigValue", ErrorCategory.InvalidArgument, field));
+        if (errors.Count > 0) return;
+
+        if (file is null)
+        {
+            WriteObject(config);
+            return;
+        }
+        if (File.Exists(file) && !Force)
+        {
+            WriteError(new ErrorRecord(new IOException($"'{file}' already exists. Use -Force to overwrite it."), "RunFileExists", ErrorCategory.ResourceExists, file));
+            return;
+        }
+        if (!ShouldProcess(file, "Write a TrainableTokens run file")) return;
+        try
+        {
+            Save(config, file, SchemaLocation());
+            WriteObject(new FileInfo(file));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e));
+        }
+    }
+
+    // Engine types stay inside non-inlined methods so PowerShell does not resolve them while binding the cmdlet.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (object Config, IReadOnlyList<(bool IsError, string Field, string Message)> Findings) Build(NewTrainableTokensConfig p, IDictionary<string, object> bound)
+    {
+        T Get<T>(string name, T otherwise) => bound.TryGetValue(name, out var value) ? (T)value : otherwise;
+        var tokens = new TrainableTokensConfig
+        {
+            TokenIndices = p.TokenIndex,
+            TargetModules = bound.ContainsKey(nameof(TargetModule)) ? StringOrList.FromList(p.TargetModule) : null,
+            InitWeights = Get(nameof(InitWeights), true),
+        };
+        var d = new TrainingConfig();
+        var training = new TrainingConfig
+        {
+            BaseModel = Get(nameof(BaseModel), d.BaseModel),
+            Dataset = Get(nameof(Dataset), d.Dataset),
+            OutputDir = Get(nameof(OutputDir), d.OutputDir),
+            OverwriteOutputDir = bound.ContainsKey(nameof(OverwriteOutputDir)) ? p.OverwriteOutputDir.IsPresent : d.OverwriteOutputDir,
+            LearningRate = Get(nameof(LearningRate), d.LearningRate),
+            WeightDecay = Get(nameof(WeightDecay), d.WeightDecay),
+            LrSchedulerType = Get(nameof(LrSchedulerType), d.LrSchedulerType),
+            WarmupSteps = Get(nameof(WarmupSteps), d.WarmupSteps),
+            WarmupRatio = Get(nameof(WarmupRatio), d.WarmupRatio),
+            NumTrainEpochs = Get(nameof(NumTrainEpochs), d.NumTrainEpochs),
+            MaxSteps = bound.ContainsKey(nameof(MaxSteps)) ? p.MaxSteps : d.MaxSteps,
+            PerDeviceTrainBatchSize = Get(nameof(PerDeviceTrainBatchSize), d.PerDeviceTrainBatchSize),
+            GradientAccumulationSteps = Get(nameof(GradientAccumulationSteps), d.GradientAccumulationSteps),
+            MaxSeqLength = Get(nameof(MaxSeqLength), d.MaxSeqLength),
+            MaxGradNorm = Get(nameof(MaxGradNorm), d.MaxGradNorm),
+            Seed = Get(nameof(Seed), d.Seed),
+            Dtype = Get(nameof(Dtype), d.Dtype),
+            Device = Get(nameof(Device), d.Device),
+            EvalSplit = Get(nameof(EvalSplit), d.EvalSplit),
+            EvalSteps = bound.ContainsKey(nameof(EvalSteps)) ? p.EvalSteps : d.EvalSteps,
+            SaveSteps = Get(nameof(SaveSteps), d.SaveSteps),
+            SaveTotalLimit = bound.ContainsKey(nameof(SaveTotalLimit)) ? p.SaveTotalLimit : d.SaveTotalLimit,
+            ResumeFromCheckpoint = Get(nameof(ResumeFromCheckpoint), d.ResumeFromCheckpoint),
+            LoggingSteps = Get(nameof(LoggingSteps), d.LoggingSteps),
+        };
+        var config = new RunConfig { TrainableTokens = tokens, Training = training };
+        var findings = config.Validate().Select(f => (f.Severity == ConfigSeverity.Error, f.Field, f.Message)).ToList();
+        return (config, findings);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Save(object config, string file, string? schemaLocation) => ((RunConfig)config).Save(file, schemaLocation);
+
+    /// <summary>The module's RunConfig.schema.json as a file URI, for the yaml-language-server line; null when the module has none.</summary>
+    private static string? SchemaLocation()
+    {
+        var moduleFolder = System.IO.Path.GetDirectoryName(typeof(NewTrainableTokensConfig).Assembly.Location)!;
+        var schema = System.IO.Path.Combine(moduleFolder, "schemas", "RunConfig.schema.json");
+        return File.Exists(schema) ? new Uri(schema).AbsoluteUri : null;
+    }
+
+    private static string RelativeTo(string folder, string path)
+    {
+        var relative = System.IO.Path.GetRelativePath(folder, path);
+        if (System.IO.Path.IsPathRooted(relative)) return relative;
+        return relative.StartsWith("..", StringComparison.Ordinal) ? relative.Replace('\\', '/') : "./" + relative.Replace('\\', '/');
+    }
+
+    /// <summary>"training.learning_rate" -> "-LearningRate", "trainable_tokens.token_indices[1]" -> "-TokenIndex".</summary>
+    private static string ParameterOf(string field)
+    {
+        var key = field.Split('.').Last();
+        var bracket = key.IndexOf('[');
+        if (bracket >= 0) key = key.Substring(0, bracket);
+        return key switch
+        {
+            "token_indices" => "-TokenIndex",
+            "target_modules" => "-TargetModule",
+            _ => "-" + string.Concat(key.Split('_').Select(w => w.Length == 0 ? "" : char.ToUpperInvariant(w[0]) + w.Substring(1))),
+        };
+    }
+}

@@ -1,0 +1,29 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TrainableTokens.Core.Configuration;
+
+namespace TrainableTokens.Core;
+
+/// <summary>
+/// A config (a run file, an adapter_config.json) has errors. <see cref="Findings"/> holds every one of them; the
+/// message lists them with file, line and column, each saying how to fix it.
+/// </summary>
+public sealed class InvalidConfigException : TrainableTokensException
+{
+    public InvalidConfigException(IReadOnlyList<ConfigFinding> findings, string? source)
+        : base("InvalidConfig", ErrorKind.InvalidData, Describe(findings, source), source)
+    {
+        Findings = findings;
+    }
+
+    public IReadOnlyList<ConfigFinding> Findings { get; }
+
+    private static string Describe(IReadOnlyList<ConfigFinding> findings, string? source)
+    {
+        var errors = findings.Where(f => f.Severity == ConfigSeverity.Error).ToList();
+        var what = source is null ? "The config" : $"'{source}'";
+        var count = errors.Count == 1 ? "an error" : $"{errors.Count} errors";
+        return $"{what} has {count}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", errors.Select(e => e.ToString()));
+    }
+}

@@ -1,0 +1,50 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Reflection;
+using TorchSharp;
+using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Runtime;
+
+namespace TrainableTokens.Core.Preflight;
+
+/// <summary>
+/// Checks that the device exists in this build and on this machine and that the dtype is usable there. libtorch is
+/// loaded only when the run asks for cuda on the CUDA build; the CPU build answers from what it is.
+/// </summary>
+public static class DeviceCheck
+{
+    /// <summary>Which libtorch this engine was built with: cpu, cuda or wincpu.</summary>
+    public static string BuildFlavour { get; } =
+        typeof(DeviceCheck).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TorchFlavour")?.Value ?? "cpu";
+
+    /// <summary>Problems as (the run-file key, severity, message).</summary>
+    public static IReadOnlyList<(string Key, ConfigSeverity Severity, string Message)> Check(string device, string dtype)
+    {
+        var problems = new List<(string, ConfigSeverity, string)>();
+        if (device.StartsWith("cuda", System.StringComparison.Ordinal))
+        {
+            if (BuildFlavour != "cuda")
+            {
+                problems.Add(("device", ConfigSeverity.Error,
+                    $"device is '{device}', but this is the {BuildFlavour} build of the module, which has no CUDA. Use device: cpu, or build the module with './build.ps1 -Flavour cuda' on a machine with an NVIDIA GPU."));
+                return problems;
+            }
+            TorchRuntime.EnsureLoaded();
+            if (!torch.cuda.is_available())
+            {
+                problems.Add(("device", ConfigSeverity.Error, $"device is '{device}', but CUDA is not available on this machine (no GPU, or no driver). Use device: cpu."));
+                return problems;
+            }
+            var count = torch.cuda.device_count();
+            if (device.Length > 5 && int.Parse(device.Substring(5), CultureInfo.InvariantCulture) is var index && index >= count)
+                problems.Add(("device", ConfigSeverity.Error, $"device is '{device}', but this machine has {count} GPU{(count == 1 ? "" : "s")} (cuda:0{(count > 1 ? $" to cuda:{count - 1}" : "")})."));
+        }
+        else if (dtype == "float16")
+        {
+            problems.Add(("dtype", ConfigSeverity.Warning,
+                "dtype float16 on the CPU is slow and some operations have no float16 kernels there. Use bfloat16 (same memory) or float32 on the CPU."));
+        }
+        return problems;
+    }
+}
