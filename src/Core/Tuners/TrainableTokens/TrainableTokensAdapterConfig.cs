@@ -30,81 +30,57 @@ public sealed record TrainableTokensAdapterConfig
     public JsonNode? AutoMapping { get; init; }
     public IReadOnlyDictionary<string, JsonNode?> ExtraFields { get; init; } = new Dictionary<string, JsonNode?>();
 
-    private static readonly string[] KnownKeys =
-    {
-        "peft_type", "task_type", "token_indices", "target_modules", "init_weights", "inference_mode",
-        "base_model_name_or_path", "revision", "auto_mapping", "peft_version",
-    };
-
-    /// <summary>Parses adapter_config.json text; <paramref name="source"/> names the file in errors.</summary>
+    /// <summary>Parses adapter_config.json text through the generated config class (the schema is the single source of
+    /// truth for PEFT's fields); <paramref name="source"/> names the file in errors.</summary>
     public static TrainableTokensAdapterConfig FromJson(string json, string source)
     {
-        JsonObject root;
+        Configuration.TrainableTokensConfig peft;
         try
         {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidAdapterException($"'{source}' must hold a JSON object.", source);
+            peft = Configuration.TrainableTokensConfig.FromPeftJson(json, source);
         }
-        catch (JsonException e)
+        catch (InvalidConfigException e)
         {
-            throw new InvalidAdapterException($"'{source}' is not valid JSON: {e.Message}", source, e);
-        }
-        string? peftType = Text(root, "peft_type", source);
-        if (peftType != PeftType)
             throw new InvalidAdapterException(
-                $"'{source}': peft_type is '{peftType ?? "missing"}', but this module handles '{PeftType}' adapters only.", source);
-        var indices = root["token_indices"] as JsonArray
-            ?? throw new InvalidAdapterException($"'{source}' has no token_indices list; a TRAINABLE_TOKENS adapter needs one.", source);
-        var tokenIndices = indices.Select((n, i) => n is JsonValue v && v.TryGetValue<long>(out var id)
-            ? id
-            : throw new InvalidAdapterException($"'{source}': token_indices[{i}] is {n?.ToJsonString() ?? "null"}, not an integer.", source)).ToList();
+                $"'{source}' is not a Trainable Tokens adapter config this module can use. {e.Message}", source, e);
+        }
         return new TrainableTokensAdapterConfig
         {
-            TokenIndices = tokenIndices,
-            TargetModules = root["target_modules"] switch
+            TokenIndices = peft.TokenIndices.Select(i => (long)i).ToList(),
+            TargetModules = peft.TargetModules switch
             {
                 null => null,
-                JsonValue v when v.TryGetValue<string>(out var pattern) => TargetModules.Regex(pattern),
-                JsonArray a => TargetModules.Names(a.Select((n, i) => n is JsonValue s && s.TryGetValue<string>(out var name) ? name
-                    : throw new InvalidAdapterException($"'{source}': target_modules[{i}] must be a string.", source)).ToList()),
-                var other => throw new InvalidAdapterException($"'{source}': target_modules must be null, a string or a list of strings, not {other.ToJsonString()}.", source),
+                { IsList: true } list => TargetModules.Names(list.Items!),
+                var text => TargetModules.Regex(text.Text!),
             },
-            InitWeights = root["init_weights"] is JsonValue iw && iw.TryGetValue<bool>(out var init) ? init : true,
-            TaskType = Text(root, "task_type", source),
-            InferenceMode = root["inference_mode"] is JsonValue im && im.TryGetValue<bool>(out var mode) ? mode : true,
-            BaseModelNameOrPath = Text(root, "base_model_name_or_path", source),
-            Revision = Text(root, "revision", source),
-            Version = Text(root, "peft_version", source),
-            AutoMapping = root["auto_mapping"]?.DeepClone(),
-            ExtraFields = root.Where(kv => !KnownKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value?.DeepClone()),
+            InitWeights = peft.InitWeights,
+            TaskType = peft.TaskType,
+            InferenceMode = peft.InferenceMode,
+            BaseModelNameOrPath = peft.BaseModelNameOrPath,
+            Revision = peft.Revision,
+            Version = peft.PeftVersion,
+            AutoMapping = peft.AutoMapping is { } mapping ? JsonNode.Parse(mapping.GetRawText()) : null,
+            ExtraFields = peft.ExtensionData.ToDictionary(kv => kv.Key, kv => JsonNode.Parse(kv.Value.GetRawText())),
         };
     }
 
-    /// <summary>adapter_config.json as PEFT writes it: sorted keys, two-space indent.</summary>
+    /// <summary>adapter_config.json as PEFT writes it (sorted keys, two-space indent), written by the generated config class.</summary>
     public string ToJson()
     {
-        var fields = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal)
+        var peft = new Configuration.TrainableTokensConfig
         {
-            ["auto_mapping"] = AutoMapping?.DeepClone(),
-            ["base_model_name_or_path"] = BaseModelNameOrPath,
-            ["inference_mode"] = InferenceMode,
-            ["init_weights"] = InitWeights,
-            ["peft_type"] = PeftType,
-            ["peft_version"] = Version,
-            ["revision"] = Revision,
-            ["target_modules"] = TargetModules?.ToJson(),
-            ["task_type"] = TaskType,
-            ["token_indices"] = new JsonArray(TokenIndices.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()),
+            TokenIndices = TokenIndices.Select(i => checked((int)i)).ToList(),
+            TargetModules = TargetModules is null ? null
+                : TargetModules.NameList is { } names ? Configuration.StringOrList.FromList(names) : Configuration.StringOrList.FromString(TargetModules.Pattern!),
+            InitWeights = InitWeights,
+            TaskType = TaskType,
+            InferenceMode = InferenceMode,
+            BaseModelNameOrPath = BaseModelNameOrPath,
+            Revision = Revision,
+            PeftVersion = Version,
+            AutoMapping = AutoMapping is null ? null : JsonDocument.Parse(AutoMapping.ToJsonString()).RootElement.Clone(),
+            ExtensionData = ExtraFields.ToDictionary(kv => kv.Key, kv => JsonDocument.Parse(kv.Value?.ToJsonString() ?? "null").RootElement.Clone()),
         };
-        foreach (var (key, value) in ExtraFields) fields[key] = value?.DeepClone();
-        var root = new JsonObject();
-        foreach (var (key, value) in fields) root[key] = value;
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return peft.ToPeftJson();
     }
-
-    private static string? Text(JsonObject root, string key, string source) => root[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue<string>(out var s) => s,
-        var other => throw new InvalidAdapterException($"'{source}': {key} must be a string or null, not {other.ToJsonString()}.", source),
-    };
 }
