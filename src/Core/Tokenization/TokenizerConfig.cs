@@ -23,7 +23,20 @@ public sealed record TokenizerConfig
     /// <summary>transformers' clean_up_tokenization_spaces (its default, false, when the file does not say).</summary>
     public bool CleanUpTokenizationSpaces { get; init; }
 
+    /// <summary>transformers 4.43+ may save the chat template beside the config; that file wins over the config's field.</summary>
+    public const string ChatTemplateFileName = "chat_template.jinja";
+
     public static TokenizerConfig ReadFolder(string folder)
+    {
+        var config = ReadConfig(folder);
+        var template = System.IO.Path.Combine(folder, ChatTemplateFileName);
+        return File.Exists(template) ? config with { ChatTemplate = File.ReadAllText(template), ChatTemplatePath = template } : config;
+    }
+
+    /// <summary>The file the chat template came from (tokenizer_config.json or chat_template.jinja), for messages.</summary>
+    public string? ChatTemplatePath { get; init; }
+
+    private static TokenizerConfig ReadConfig(string folder)
     {
         var path = System.IO.Path.Combine(folder, FileName);
         if (!File.Exists(path)) return new TokenizerConfig();
@@ -41,6 +54,7 @@ public sealed record TokenizerConfig
                 PadToken = TokenText(root, "pad_token", path),
                 UnkToken = TokenText(root, "unk_token", path),
                 ChatTemplate = Template(root, path),
+                ChatTemplatePath = path,
                 CleanUpTokenizationSpaces = root.TryGetProperty("clean_up_tokenization_spaces", out var c) && c.ValueKind == JsonValueKind.True,
             };
         }
