@@ -69,6 +69,7 @@ public sealed class ModelTokenizer : IDisposable
         PostProcessorTemplate template;
         using (var processor = json.Document("post_processor"))
             template = PostProcessorTemplate.Parse(processor.RootElement, json.Path);
+        template = BosEosOverride(template, config, ids) ?? template;
         var backend = new RustTokenizerBackend(json);
         return new ModelTokenizer(folder, json, config, backend, ids, added, template);
     }
@@ -99,6 +100,20 @@ public sealed class ModelTokenizer : IDisposable
     public bool IsSpecial(int id) => _special.Contains(id);
 
     public void Dispose() => _backend.Dispose();
+
+    /// <summary>
+    /// transformers' Llama and Gemma tokenizers rebuild the post-processor from tokenizer_config.json's add_bos_token and
+    /// add_eos_token (update_post_processor), so a config that sets them decides which of bos and eos surround the text.
+    /// </summary>
+    private static PostProcessorTemplate? BosEosOverride(PostProcessorTemplate template, TokenizerConfig config, Dictionary<string, int> ids)
+    {
+        var family = config.TokenizerClass?.Replace("Fast", "", StringComparison.Ordinal) is "LlamaTokenizer" or "GemmaTokenizer" or "CodeLlamaTokenizer";
+        if (!family || (config.AddBosToken is null && config.AddEosToken is null)) return null;
+        int? Id(string? token) => token is not null && ids.TryGetValue(token, out var id) ? id : null;
+        var bos = config.AddBosToken ?? true ? Id(config.BosToken) : null;
+        var eos = config.AddEosToken ?? false ? Id(config.EosToken) : null;
+        return new PostProcessorTemplate(bos is { } b ? new[] { b } : Array.Empty<int>(), eos is { } e ? new[] { e } : Array.Empty<int>());
+    }
 
     /// <summary>transformers' clean_up_tokenization: no space before punctuation and English contractions.</summary>
     internal static string CleanUpSpaces(string text) => text

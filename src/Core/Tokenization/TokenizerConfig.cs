@@ -20,6 +20,11 @@ public sealed record TokenizerConfig
     public string? UnkToken { get; init; }
     /// <summary>The default chat template (Jinja source), when the file has one.</summary>
     public string? ChatTemplate { get; init; }
+    /// <summary>add_bos_token / add_eos_token when the file sets them (null when it does not).</summary>
+    public bool? AddBosToken { get; init; }
+    public bool? AddEosToken { get; init; }
+    /// <summary>tokenizer_class, e.g. "LlamaTokenizer", "PreTrainedTokenizerFast".</summary>
+    public string? TokenizerClass { get; init; }
     /// <summary>transformers' clean_up_tokenization_spaces (its default, false, when the file does not say).</summary>
     public bool CleanUpTokenizationSpaces { get; init; }
 
@@ -56,6 +61,9 @@ public sealed record TokenizerConfig
                 ChatTemplate = Template(root, path),
                 ChatTemplatePath = path,
                 CleanUpTokenizationSpaces = root.TryGetProperty("clean_up_tokenization_spaces", out var c) && c.ValueKind == JsonValueKind.True,
+                AddBosToken = Flag(root, "add_bos_token"),
+                AddEosToken = Flag(root, "add_eos_token"),
+                TokenizerClass = root.TryGetProperty("tokenizer_class", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null,
             };
         }
         catch (JsonException e)
@@ -63,6 +71,9 @@ public sealed record TokenizerConfig
             throw new InvalidTokenizerException($"'{path}' is not valid JSON (line {e.LineNumber + 1}): {e.Message} Fix or remove the file.", path, e);
         }
     }
+
+    private static bool? Flag(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
 
     /// <summary>A special token is written as a string or, by older transformers, as an AddedToken object with "content".</summary>
     private static string? TokenText(JsonElement root, string name, string path)
