@@ -89,8 +89,8 @@ internal sealed class RustTokenizerBackend : ITokenizerBackend
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {
             throw new NativeRuntimeException(
-                $"The tokenizer's native library (libhf_tokenizers) could not be loaded: {e.Message} It ships in the module's Dependencies " +
-                "folder for Linux x64 only; rebuild the module (./build.ps1) on Linux x64.", "libhf_tokenizers", e);
+                $"The tokenizer's native library (libhf_tokenizers.so) could not be loaded: {e.Message.Split('\n')[0].Trim()} It ships in the module's " +
+                "Dependencies folder, for Linux x64 only; rebuild the module (./build.ps1) on Linux x64.", "libhf_tokenizers", e);
         }
         finally
         {
