@@ -3,7 +3,8 @@
     The TrainableTokens demo: what a new user runs first.
 .DESCRIPTION
     Imports the built module, reports the environment, loads the tiny model embedded in examples/models and runs a
-    forward pass through it. It grows with the product: as tokenizers, training and merging land, this script
+    forward pass through it, then tokenises text with a real (Llama 3) tokenizer and adds reasoning tokens to a tiny
+    model that carries it. It grows with the product: as tokenizers, training and merging land, this script
     trains new tokens on the tiny model, merges the adapter and generates text.
 #>
 param([string] $ModuleManifest = (Join-Path $PSScriptRoot '../out/TrainableTokens/TrainableTokens.psd1'))
@@ -27,4 +28,24 @@ try {
 finally {
     Remove-Item $outFile -ErrorAction SilentlyContinue
 }
-Write-Host 'Next: tokenizers, training of new token rows, and merging land in the coming releases.'
+Write-Host '== 3. Tokens: a tiny Llama with a real Llama 3 tokenizer (examples/models/tiny-llama3)' -ForegroundColor Cyan
+$tokenModel = Join-Path $PSScriptRoot 'models/tiny-llama3'
+ConvertTo-TokenId $tokenModel 'Hello <think>world</think>' -NoSpecialTokens | Format-List Count, Ids, Tokens | Out-Host
+$withThink = Join-Path ([System.IO.Path]::GetTempPath()) "trainabletokens-demo-think-$PID"
+try {
+    # New rows start from the meaning of words; existing rows stay bit for bit.
+    $added = Add-TokenizerToken -Model $tokenModel -Token '<think>', '</think>' -Special -InitFrom Text -InitText 'begin reasoning', 'end reasoning' -OutputPath $withThink
+    $added | Format-Table Token, Id, Added, TokenizerSize, VocabSize | Out-Host
+    $ids = ConvertTo-TokenId $withThink 'Hello <think>world</think>' -NoSpecialTokens
+    $ids | Format-List Count, Ids, Tokens | Out-Host
+    if ($ids.Ids -notcontains $added[0].Id) { throw 'The new <think> token was not used by the tokenizer.' }
+    $forward = Invoke-TokenModel -Model $withThink -InputId $ids.Ids -OutFile $outFile
+    Write-Host ("The resized model ran over the new ids: logits [1, {0}, {1}]." -f $forward.SequenceLength, $forward.VocabSize)
+    @{ prompt = 'Question: what comes after <think>?'; completion = ' </think>' }, 'Hello world' |
+        Measure-TokenDataset $withThink -MaxLength 64 | Format-List Records, Tokens, LabelledTokens, Formats | Out-Host
+}
+finally {
+    Remove-Item -Recurse -Force $withThink -ErrorAction SilentlyContinue
+    Remove-Item $outFile -ErrorAction SilentlyContinue
+}
+Write-Host 'Next: training of new token rows and merging land in the coming releases.'

@@ -10,8 +10,12 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('TrainableTokens.Format.ps1xml')
     CmdletsToExport      = @(
+        'Add-TokenizerToken'
+        'ConvertFrom-TokenId'
+        'ConvertTo-TokenId'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
+        'Measure-TokenDataset'
         'New-TinyModel'
         'Merge-TokenAdapter'
         'Get-TokenAdapter'

@@ -24,3 +24,13 @@ if [ -d tests/reference/adapter-cases ]; then
   python3 tests/reference/check_against_peft.py tests/reference/adapter-cases /tmp/peft 2>&1 | grep -v "Loading weights" | tee "$OUT/peft.txt"
   tar czf "$OUT/peft.tgz" -C /tmp/peft .
 fi
+# Tokenizers against Python's transformers (CPU). Prepare here first:
+#   dotnet pwsh -NoProfile -File tests/tokenizers/New-DeviceCases.ps1 -OutDir tests/tokenizers/cases
+#   optional held-out tokenizers: tests/tokenizers/README.md, packed as tests/tokenizers/heldout.tgz (folder full/)
+# and carry tests/tokenizers/cases and tests/tokenizers/heldout.tgz.
+if [ -d tests/tokenizers/cases ]; then
+  echo "== tokenizers against transformers"
+  roots="tests/fixtures/tokenizers"
+  if [ -f tests/tokenizers/heldout.tgz ]; then mkdir -p /tmp/heldout && tar xzf tests/tokenizers/heldout.tgz -C /tmp/heldout && roots="$roots /tmp/heldout/full"; fi
+  python3 tests/tokenizers/check_with_transformers.py tests/tokenizers/cases $roots 2>&1 | grep -v "Loading weights" | tee "$OUT/tokenizers-transformers.txt"
+fi

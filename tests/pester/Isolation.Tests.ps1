@@ -54,4 +54,23 @@ try { Get-TrainableTokensEnvironment -ErrorAction Stop } catch { 'id:' + `$_.Ful
         }
         finally { Remove-Item -Recurse -Force $broken -ErrorAction SilentlyContinue }
     }
+
+    It 'reports a module folder without the tokenizer''s native library as NativeRuntimeUnavailable, naming the file' {
+        $broken = Join-Path ([System.IO.Path]::GetTempPath()) "tt-broken-tok-$([guid]::NewGuid().ToString('N'))"
+        $fixture = (Resolve-Path (Join-Path $PSScriptRoot '../fixtures/tokenizers/llama2')).Path
+        try {
+            New-Item -ItemType Directory -Path (Join-Path $broken 'Dependencies') | Out-Null
+            Get-ChildItem $ModuleDirectory -File | ForEach-Object { Copy-Item $_.FullName $broken }
+            Copy-Item -Recurse (Join-Path $ModuleDirectory 'en-US') $broken
+            Get-ChildItem (Join-Path $ModuleDirectory 'Dependencies') -File | Where-Object Name -NE 'libhf_tokenizers.so' |
+                ForEach-Object { New-Item -ItemType SymbolicLink -Path (Join-Path $broken "Dependencies/$($_.Name)") -Target $_.FullName | Out-Null }
+            $result = Invoke-FreshPwsh @"
+Import-Module '$broken/TrainableTokens.psd1'
+try { ConvertTo-TokenId '$fixture' 'x' -ErrorAction Stop } catch { 'id:' + `$_.FullyQualifiedErrorId; 'message:' + `$_.Exception.Message }
+"@
+            $result.Output | Should -Contain 'id:NativeRuntimeUnavailable,TrainableTokens.Cmdlets.ConvertToTokenId'
+            ($result.Output -join "`n") | Should -Match 'libhf_tokenizers.*rebuild'
+        }
+        finally { Remove-Item -Recurse -Force $broken -ErrorAction SilentlyContinue }
+    }
 }

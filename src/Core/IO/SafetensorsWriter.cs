@@ -67,8 +67,32 @@ public static class SafetensorsWriter
         RemoveStaleWeights(full, written);
     }
 
-    /// <summary>What is known about one tensor before its data is written.</summary>
-    private sealed record Entry(string Name, torch.Tensor Tensor, SafetensorsDType DType, long[] Shape, long Bytes);
+    /// <summary>
+    /// Writes one file whose tensors are produced one at a time while the data is written: each
+    /// <see cref="TensorSource.Load"/> is called once, its tensor written and disposed before the next, so a checkpoint
+    /// can be rewritten with the memory of its largest tensor. The header comes from the declared dtypes and shapes; a
+    /// loaded tensor that differs from its declaration is an error and the file is not replaced.
+    /// </summary>
+    public static void WriteStreamed(string path, IEnumerable<TensorSource> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(tensors);
+        TorchRuntime.EnsureLoaded();
+        var entries = new List<Entry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var source in tensors)
+        {
+            if (source.Name == SafetensorsHeader.MetadataKey || !names.Add(source.Name))
+                throw new ArgumentException($"Tensor name '{source.Name}' is reserved or given twice.", nameof(tensors));
+            long count = 1;
+            foreach (var dim in source.Shape) count = checked(count * dim);
+            entries.Add(new Entry(source.Name, null, source.Load, source.DType, source.Shape, checked(count * source.DType.ElementSize())));
+        }
+        WriteFile(path, entries, metadata);
+    }
+
+    /// <summary>What is known about one tensor before its data is written; <paramref name="Load"/> produces a tensor the writer owns.</summary>
+    private sealed record Entry(string Name, torch.Tensor? Tensor, Func<torch.Tensor>? Load, SafetensorsDType DType, long[] Shape, long Bytes);
 
     private static List<Entry> Describe(IEnumerable<KeyValuePair<string, torch.Tensor>> tensors)
     {
@@ -87,7 +111,7 @@ public static class SafetensorsWriter
                     $"Tensor '{name}' has dtype {tensor.dtype}, which cannot be written; convert it to one of " +
                     $"{SafetensorsDTypeExtensions.KnownNames} first.", nameof(tensors));
             var shape = tensor.shape;
-            entries.Add(new Entry(name, tensor, dtype, shape, checked(tensor.NumberOfElements * dtype.ElementSize())));
+            entries.Add(new Entry(name, tensor, null, dtype, shape, checked(tensor.NumberOfElements * dtype.ElementSize())));
         }
         return entries;
     }
@@ -165,6 +189,15 @@ public static class SafetensorsWriter
 
     private static void WriteData(Entry entry, Stream stream)
     {
+        if (entry.Tensor is null)
+        {
+            using var loaded = entry.Load!();
+            if (!loaded.shape.SequenceEqual(entry.Shape) || !SafetensorsDTypeExtensions.TryFromScalarType(loaded.dtype, out var dtype) || dtype != entry.DType)
+                throw new InvalidOperationException(
+                    $"Tensor '{entry.Name}' was declared {entry.DType} [{string.Join(", ", entry.Shape)}] but loaded as {loaded.dtype} [{string.Join(", ", loaded.shape)}].");
+            WriteData(entry with { Tensor = loaded }, stream);
+            return;
+        }
         if (entry.Bytes == 0) return;
         using var noGrad = torch.no_grad();
         using var cpu = entry.Tensor.cpu();

@@ -1,0 +1,117 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using TrainableTokens.Core.Tokenization;
+
+namespace TrainableTokens.Cmdlets;
+
+/// <summary>
+/// Adds tokens to a model folder (tokenizer files and a resized embedding) or a tokenizer-only folder, writing a new
+/// folder atomically, and returns each token with its id.
+/// </summary>
+[Cmdlet(VerbsCommon.Add, "TokenizerToken", SupportsShouldProcess = true)]
+[OutputType(typeof(PSObject))]
+public sealed class AddTokenizerToken : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Model { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string[] Token { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string OutputPath { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter Special { get; set; }
+
+    [Parameter]
+    [ValidateSet("Mean", "Text", "Copy", "Random")]
+    public string InitFrom { get; set; } = "Mean";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] InitText { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] InitToken { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    [ValidateRange(1, 1_000_000)]
+    public int PadToMultipleOf { get; set; }
+
+    [Parameter]
+    public int Seed { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var model = GetUnresolvedProviderPathFromPSPath(Model);
+        var output = GetUnresolvedProviderPathFromPSPath(OutputPath);
+        if (InitFrom == "Text" && InitText.Length == 0)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InitFrom Text needs -InitText: the text whose tokens' mean each new row starts from."),
+                "InitTextMissing", ErrorCategory.InvalidArgument, null));
+        if (InitFrom == "Copy" && InitToken.Length == 0)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InitFrom Copy needs -InitToken: the existing token whose row each new row copies."),
+                "InitTokenMissing", ErrorCategory.InvalidArgument, null));
+        if ((Directory.Exists(output) || File.Exists(output)) && !Force)
+        {
+            WriteError(new ErrorRecord(new IOException($"'{output}' already exists. Use -Force to replace it."), "OutputExists", ErrorCategory.ResourceExists, output));
+            return;
+        }
+        if (!ShouldProcess(output, $"Write {model} with token(s) {string.Join(", ", Token)} added")) return;
+        try
+        {
+            foreach (var item in Run(model, output, this))
+            {
+                if (item is string warning) WriteWarning(warning);
+                else WriteObject(item);
+            }
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e));
+        }
+    }
+
+    /// <summary>The tokens as objects, preceded by the notes (strings) to show as warnings.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static object[] Run(string model, string output, AddTokenizerToken p)
+    {
+        var result = TokenAdder.Run(new AddTokensRequest
+        {
+            Source = model,
+            Output = output,
+            Tokens = p.Token,
+            Special = p.Special,
+            Init = Enum.Parse<NewRowInit>(p.InitFrom),
+            InitTexts = p.InitText,
+            InitTokens = p.InitToken,
+            PadToMultipleOf = p.PadToMultipleOf > 0 ? p.PadToMultipleOf : null,
+            Seed = p.Seed,
+            Overwrite = p.Force,
+        });
+        var tokens = result.Tokens.Select(t =>
+        {
+            var o = new PSObject();
+            o.TypeNames.Insert(0, "TrainableTokens.AddedToken");
+            o.Properties.Add(new PSNoteProperty("Token", t.Token));
+            o.Properties.Add(new PSNoteProperty("Id", t.Id));
+            o.Properties.Add(new PSNoteProperty("Special", t.Special));
+            o.Properties.Add(new PSNoteProperty("Added", t.Added));
+            o.Properties.Add(new PSNoteProperty("Model", result.Output));
+            o.Properties.Add(new PSNoteProperty("TokenizerSize", result.TokenizerSize));
+            o.Properties.Add(new PSNoteProperty("VocabSize", result.NewVocabSize));
+            return (object)o;
+        });
+        return result.Notes.Cast<object>().Concat(tokens).ToArray();
+    }
+}
