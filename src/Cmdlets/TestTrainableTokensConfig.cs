@@ -54,7 +54,7 @@ public sealed class TestTrainableTokensConfig : PSCmdlet
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (IReadOnlyList<object> Findings, IReadOnlyList<string> Skipped) Check(string file, string? model)
     {
-        var report = RunPreflight.Check(new PreflightRequest(RunConfig.Load(file)) { ModelFolder = model });
+        var report = RunPreflight.Check(new PreflightRequest(RunConfig.Load(file)) { ModelFolder = model, DatasetTokenization = new TokenizedDatasetCheck() });
         return (new List<object>(report.Findings), report.Skipped);
     }
 }
