@@ -127,7 +127,7 @@ static long Rss(string field)
 {
     foreach (var line in File.ReadLines("/proc/self/status"))
         if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     return -1;
 }
 
