@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using TorchSharp.Modules;
+using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Preflight;
+using TrainableTokens.Core.Tokenization;
+using TrainableTokens.Core.Training.Data;
+using TrainableTokens.Core.Tuners.TrainableTokens;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Training;
+
+/// <summary>
+/// Trains a Trainable Tokens adapter from a run config, as Hugging Face's Trainer would: AdamW on the adapter's rows
+/// only, a warm-up and decay schedule, gradient accumulation and clipping, next-token cross-entropy with -100 ignored.
+/// Checkpoints go to output_dir/checkpoint-N (save_steps, keeping save_total_limit), the final adapter to output_dir;
+/// every folder and file appears complete or not at all. Cancelling stops after the current step and writes nothing more.
+/// </summary>
+public static class Trainer
+{
+    public const string CheckpointPrefix = "checkpoint-";
+
+    public static TrainingResult Run(TrainingRequest request, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var config = request.Config;
+        var train = config.Training ?? new TrainingConfig();
+        if (request.OverwriteOutputDir) train = train with { OverwriteOutputDir = true };
+        config = config with { Training = train };
+        var baseDirectory = request.BaseDirectory
+            ?? (config.Origin?.State.SourceName is { } source && Path.IsPathRooted(source) ? Path.GetDirectoryName(source) : null)
+            ?? Directory.GetCurrentDirectory();
+        var sourceName = config.Origin?.State.SourceName;
+
+        // The cheap checks (schema, model headers, device, dataset file, output folder) again, so Core never trains on a bad run.
+        var report = RunPreflight.Check(new PreflightRequest(config) { ModelFolder = request.ModelFolder, BaseDirectory = baseDirectory });
+        if (report.HasErrors) throw new InvalidConfigException(report.Findings, sourceName);
+        if (config.TrainableTokens is null) throw Missing("trainable_tokens", "Add a trainable_tokens section with token_indices.");
+        var modelFolder = request.ModelFolder ?? train.BaseModel
+            ?? throw Missing("training.base_model", "Set training.base_model in the run file, or give the model folder (-Model).");
+        modelFolder = Path.GetFullPath(modelFolder, baseDirectory);
+        var datasetFile = Path.GetFullPath(train.Dataset ?? throw Missing("training.dataset", "Set training.dataset to a JSON Lines file."), baseDirectory);
+        var outputDir = Path.GetFullPath(train.OutputDir ?? throw Missing("training.output_dir", "Set training.output_dir to the folder the adapter goes to."), baseDirectory);
+        if (train.ResumeFromCheckpoint is not null)
+            throw new TrainingFailedException("ResumeNotSupported", ErrorKind.InvalidArgument,
+                "resume_from_checkpoint is not supported by this version yet; remove it to train from the beginning.", "training.resume_from_checkpoint");
+
+        manual_seed(train.Seed);
+        var device = new Device(train.Device);
+        using var tokenizer = ModelTokenizer.Load(modelFolder);
+        var dataset = TokenizedDataset.Build(tokenizer, DatasetReader.ReadFile(datasetFile),
+            new DatasetOptions { MaxLength = train.MaxSeqLength }, datasetFile);
+        if (dataset.Examples.Count == 0)
+            throw new TrainingFailedException("EmptyDataset", ErrorKind.InvalidData, $"'{datasetFile}' has no examples to train on after tokenisation.", datasetFile);
+
+        using var model = ModelLoader.Load(modelFolder, ModelDtype.Parse(train.Dtype), device);
+        using var tuner = new TrainableTokensModel(model);
+        var adapterConfig = TrainableTokensAdapterConfig.FromJson(config.TrainableTokens.ToPeftJson(), sourceName ?? "trainable_tokens")
+            with { BaseModelNameOrPath = modelFolder };
+        tuner.AddAdapter(request.AdapterName, adapterConfig, new Generator((ulong)train.Seed));
+        var parameters = tuner.TrainableParameters(request.AdapterName);
+
+        var batchSize = train.PerDeviceTrainBatchSize;
+        var accumulation = train.GradientAccumulationSteps;
+        var batchesPerEpoch = (dataset.Examples.Count + batchSize - 1) / batchSize;
+        var stepsPerEpoch = Math.Max(1, (batchesPerEpoch + accumulation - 1) / accumulation);
+        var totalSteps = train.MaxSteps ?? (int)Math.Ceiling(train.NumTrainEpochs * stepsPerEpoch);
+        var schedule = new LearningRateSchedule(train.LrSchedulerType, train.LearningRate,
+            LearningRateSchedule.WarmupFor(train.WarmupSteps, train.WarmupRatio, totalSteps), totalSteps);
+
+        using var optimizer = optim.AdamW(parameters, lr: train.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: train.WeightDecay);
+        var output = new OutputFolder(outputDir, train.OverwriteOutputDir, train.SaveTotalLimit);
+        var clock = Stopwatch.StartNew();
+        int step = 0, epoch = 0;
+        double firstLoss = double.NaN, lastLoss = double.NaN;
+        long trainedTokens = 0;
+        var cancelled = false;
+        while (step < totalSteps && !cancelled)
+        {
+            using var batches = dataset.Batches(batchSize, shuffle: true, seed: train.Seed + epoch, device: device).GetEnumerator();
+            var inEpoch = 0;
+            while (step < totalSteps)
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    cancelled = true;
+                    break;
+                }
+                var group = new List<Batch>();
+                while (group.Count < accumulation && batches.MoveNext()) group.Add(batches.Current);
+                if (group.Count == 0) break;
+                var stepClock = Stopwatch.StartNew();
+                double loss;
+                long tokens;
+                try
+                {
+                    (loss, tokens) = Step(model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm);
+                }
+                finally
+                {
+                    foreach (var b in group) b.Dispose();
+                }
+                if (!double.IsFinite(loss))
+                    throw new TrainingFailedException("LossNotFinite", ErrorKind.InvalidData,
+                        $"The loss became {loss} at step {step + 1}. Lower learning_rate, or set max_grad_norm (for example 1.0). Nothing was written for this run after the last checkpoint.");
+                inEpoch += group.Count;
+                step++;
+                trainedTokens += tokens;
+                if (double.IsNaN(firstLoss)) firstLoss = loss;
+                lastLoss = loss;
+                string? checkpoint = null;
+                if (step % train.SaveSteps == 0 && step < totalSteps)
+                    checkpoint = output.SaveCheckpoint(tuner, request.AdapterName, step);
+                var seconds = stepClock.Elapsed.TotalSeconds;
+                progress?.Report(new TrainingProgress(step, totalSteps, epoch + (double)inEpoch / batchesPerEpoch, loss, schedule.At(step - 1),
+                    seconds > 0 ? tokens / seconds : 0, clock.Elapsed,
+                    step == 1 || step == totalSteps || step % train.LoggingSteps == 0, checkpoint));
+            }
+            epoch++;
+        }
+
+        string? adapterFolder = null;
+        if (!cancelled)
+        {
+            output.SaveFinal(tuner, request.AdapterName);
+            adapterFolder = outputDir;
+        }
+        var elapsed = clock.Elapsed.TotalSeconds;
+        var saved = output.Checkpoints;
+        var message = cancelled
+            ? $"Cancelled after {step} of {totalSteps} steps. " + (saved.Count == 0
+                ? "Nothing was written."
+                : $"Saved checkpoints: {string.Join(", ", saved)}; the final adapter was not written.")
+            : $"Trained {step} steps in {elapsed:0.0} s; loss {firstLoss:0.####} -> {lastLoss:0.####}; adapter written to {outputDir}.";
+        return new TrainingResult
+        {
+            Steps = step,
+            TotalSteps = totalSteps,
+            Epochs = Math.Round((double)step / stepsPerEpoch, 4),
+            FirstLoss = firstLoss,
+            FinalLoss = lastLoss,
+            Seconds = elapsed,
+            TokensPerSecond = elapsed > 0 ? trainedTokens / elapsed : 0,
+            TrainedTokens = trainedTokens,
+            TokenIndices = adapterConfig.TokenIndices,
+            AdapterFolder = adapterFolder,
+            Checkpoints = saved,
+            Cancelled = cancelled,
+            Message = message,
+        };
+    }
+
+    /// <summary>One optimiser step over the micro-batches of <paramref name="group"/>. The loss is the mean over every
+    /// labelled token of the group (as Hugging Face does with num_items_in_batch), so accumulation does not change it.</summary>
+    private static (double Loss, long Tokens) Step(CausalLanguageModel model, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters,
+        IReadOnlyList<Batch> group, double learningRate, double maxGradNorm)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
+        optimizer.zero_grad();
+        long labelled = 0, tokens = 0;
+        foreach (var batch in group)
+        {
+            labelled += batch.Labels[.., 1..].ne(TokenizedExample.IgnoreIndex).sum().item<long>();
+            tokens += batch.AttentionMask.sum().item<long>();
+        }
+        if (labelled == 0) return (0.0, tokens);
+        double total = 0;
+        foreach (var batch in group)
+        {
+            using var inner = NewDisposeScope();
+            using var output = model.Forward(batch.InputIds, batch.AttentionMask);
+            var vocab = output.Logits.shape[^1];
+            var logits = output.Logits[.., ..^1, ..].to(ScalarType.Float32).reshape(-1, vocab);
+            var labels = batch.Labels[.., 1..].reshape(-1);
+            var sum = nn.functional.cross_entropy(logits, labels, ignore_index: TokenizedExample.IgnoreIndex, reduction: nn.Reduction.Sum);
+            (sum / labelled).backward();
+            total += sum.item<float>();
+        }
+        if (maxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, maxGradNorm);
+        optimizer.step();
+        return (total / labelled, tokens);
+    }
+
+    private static TrainingFailedException Missing(string field, string fix) =>
+        new("MissingSetting", ErrorKind.InvalidArgument, $"The run has no {field}. {fix}", field);
+}

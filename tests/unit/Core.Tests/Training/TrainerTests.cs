@@ -1,0 +1,132 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
+using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Training;
+using TrainableTokens.Core.Tuners.TrainableTokens;
+using static TorchSharp.torch;
+
+namespace TrainableTokens.Core.Tests.Training;
+
+/// <summary>Training end to end on the tiny Llama 3 model (real tokenizer) and the quickstart data shipped in examples.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tt-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", "..", ".."));
+
+    private static string Llama3 => Path.Combine(Repo(), "examples", "models", "tiny-llama3");
+    private static string Data => Path.Combine(Repo(), "examples", "data", "quickstart.jsonl");
+
+    private RunConfig Run(int maxSteps, int saveSteps = 500, int? saveTotalLimit = null, string output = "adapter") =>
+        new()
+        {
+            TrainableTokens = new TrainableTokensConfig { TokenIndices = new[] { 10002, 10003 } },
+            Training = new TrainingConfig
+            {
+                BaseModel = Llama3, Dataset = Data, OutputDir = Path.Combine(_dir, output),
+                LearningRate = 0.05, LrSchedulerType = "constant", MaxSteps = maxSteps, PerDeviceTrainBatchSize = 4,
+                MaxSeqLength = 64, SaveSteps = saveSteps, SaveTotalLimit = saveTotalLimit, Seed = 7,
+            },
+        };
+
+    [Fact]
+    public void Training_lowers_the_loss_and_changes_only_the_trained_rows()
+    {
+        var modelFile = Path.Combine(Llama3, "model.safetensors");
+        var hashBefore = SHA256.HashData(File.ReadAllBytes(modelFile));
+        var steps = 0;
+        var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 8)), new SyncProgress(_ => steps++));
+
+        Assert.Equal(8, result.Steps);
+        Assert.Equal(8, steps);
+        Assert.False(result.Cancelled);
+        Assert.True(result.FinalLoss < result.FirstLoss, $"loss {result.FirstLoss} -> {result.FinalLoss}");
+        Assert.Equal(Path.Combine(_dir, "adapter"), result.AdapterFolder);
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors" },
+            Directory.GetFileSystemEntries(result.AdapterFolder!).Select(Path.GetFileName).Order());
+        Assert.Equal(hashBefore, SHA256.HashData(File.ReadAllBytes(modelFile)));
+
+        using var model = ModelLoader.Load(Llama3);
+        using var baseWeights = model.InputEmbedding.Weight.detach().clone();
+        using var tuner = new TrainableTokensModel(model);
+        var config = AdapterFolder.Load(tuner, result.AdapterFolder!, "trained");
+        Assert.Equal(new long[] { 10002, 10003 }, config.TokenIndices);
+        using var rows = tuner.TrainableParameters("trained").Single().detach();
+        using var index = tensor(new long[] { 10002, 10003 });
+        using var before = baseWeights.index_select(0, index);
+        Assert.False(rows.allclose(before), "the trained rows moved");
+        // The base embedding stays bit-identical under the adapter; only the adapter's rows differ in the effective table.
+        var wrapped = Assert.IsType<TrainableTokensEmbedding>(model.InputEmbedding);
+        using (var differs = wrapped.Base.Weight.ne(baseWeights).any()) Assert.False(differs.item<bool>());
+        using var ids = arange(10250L).reshape(1, -1);
+        using var embedded = model.InputEmbedding.Embed(ids)[0];
+        using var changed = embedded.ne(baseWeights[..10250]).any(1).nonzero().flatten();
+        Assert.Equal(new long[] { 10002, 10003 }, changed.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Warmup_then_cosine_follows_hugging_face()
+    {
+        var schedule = new LearningRateSchedule("cosine", 0.01, LearningRateSchedule.WarmupFor(0, 0.1, 20), 20);
+        Assert.Equal(2, schedule.WarmupSteps);
+        Assert.Equal(0.0, schedule.At(0), 12);
+        Assert.Equal(0.005, schedule.At(1), 12);
+        Assert.Equal(0.01, schedule.At(2), 12);
+        Assert.Equal(0.005, schedule.At(11), 12);
+        Assert.Equal(0.01 * 0.5 * (1 + Math.Cos(Math.PI * 16 / 18.0)), schedule.At(18), 12);
+        var linear = new LearningRateSchedule("linear", 1.0, 5, 15);
+        Assert.Equal(0.5, linear.At(10), 12);
+        Assert.Equal(1.0, new LearningRateSchedule("constant", 1.0, 5, 15).At(0), 12);
+        Assert.Equal(0.2, new LearningRateSchedule("constant_with_warmup", 1.0, 5, 15).At(1), 12);
+        Assert.Equal(3, LearningRateSchedule.WarmupFor(3, 0.5, 100));
+    }
+
+    [Fact]
+    public void Cancelling_stops_after_the_current_step_and_leaves_no_output_folder()
+    {
+        using var cancel = new CancellationTokenSource();
+        var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 50)), new SyncProgress(p => { if (p.Step == 2) cancel.Cancel(); }), cancel.Token);
+        Assert.True(result.Cancelled);
+        Assert.Equal(2, result.Steps);
+        Assert.Null(result.AdapterFolder);
+        Assert.Empty(result.Checkpoints);
+        Assert.Contains("Nothing was written", result.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
+
+    [Fact]
+    public void Checkpoints_keep_the_save_total_limit_most_recent()
+    {
+        var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 7, saveSteps: 2, saveTotalLimit: 2)));
+        var output = Path.Combine(_dir, "adapter");
+        Assert.Equal(new[] { "checkpoint-4", "checkpoint-6" }, result.Checkpoints.Select(Path.GetFileName));
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-4", "checkpoint-6" },
+            Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order());
+        Assert.Equal(new long[] { 10002, 10003 }, AdapterFolder.ReadConfig(Path.Combine(output, "checkpoint-6")).TokenIndices);
+    }
+
+    [Fact]
+    public void A_non_empty_output_folder_is_refused_unless_overwriting_is_allowed()
+    {
+        var output = Directory.CreateDirectory(Path.Combine(_dir, "adapter")).FullName;
+        File.WriteAllText(Path.Combine(output, "keep.txt"), "mine");
+        Assert.Throws<InvalidConfigException>(() => Trainer.Run(new TrainingRequest(Run(maxSteps: 1))));
+        Assert.True(File.Exists(Path.Combine(output, "keep.txt")));
+        var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 1)) { OverwriteOutputDir = true });
+        Assert.Equal(1, result.Steps);
+        Assert.False(File.Exists(Path.Combine(output, "keep.txt")));
+    }
+
+    /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
