@@ -20,6 +20,7 @@
         'Merge-TokenAdapter'
         'Get-TokenAdapter'
         'New-TrainableTokensConfig'
+        'Start-TokenTraining'
         'Test-TrainableTokensConfig'
     )
     FunctionsToExport    = @()

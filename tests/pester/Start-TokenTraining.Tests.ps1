@@ -1,0 +1,72 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModuleManifest -Force
+    $work = Join-Path ([System.IO.Path]::GetTempPath()) "tt-traincmd-$([guid]::NewGuid().ToString('N'))"
+    New-Item -ItemType Directory -Path $work | Out-Null
+    $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
+
+    # The quickstart run file, copied into a temp folder with absolute paths, a few steps and its own output_dir.
+    function New-RunFile {
+        param([string] $Name, [string] $Extra = '')
+        $text = (Get-Content -Raw (Join-Path $examples 'quickstart.run.yaml')).
+            Replace('./models/tiny-llama3', (Join-Path $examples 'models/tiny-llama3')).
+            Replace('./data/quickstart.jsonl', (Join-Path $examples 'data/quickstart.jsonl')).
+            Replace('../out/quickstart-adapter', (Join-Path $work "$Name-out")).
+            Replace('num_train_epochs: 3.0', 'max_steps: 4')
+        $path = Join-Path $work "$Name.run.yaml"
+        Set-Content -Path $path -Value ($text + $Extra)
+        $path
+    }
+}
+AfterAll {
+    Remove-Module TrainableTokens -Force -ErrorAction SilentlyContinue
+    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+}
+
+Describe 'Start-TokenTraining' {
+    It 'trains the quickstart run and writes an adapter Get-TokenAdapter reads' {
+        $run = New-RunFile 'quick'
+        $result = Start-TokenTraining -Path $run -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $result.Steps | Should -Be 4
+        $result.TotalSteps | Should -Be 4
+        $result.Cancelled | Should -BeFalse
+        $result.FinalLoss | Should -BeLessThan $result.FirstLoss
+        $result.AdapterFolder | Should -Be (Join-Path $work 'quick-out')
+        @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'step *' }).Count | Should -Be 4
+        $adapter = Get-TokenAdapter $result.AdapterFolder
+        $adapter.TokenIndices | Should -Be @(10002, 10003)
+        $adapter.Tensors[0].Shape | Should -Be @(2, 32)
+    }
+
+    It 'refuses a run file with planted errors, reports each one and writes nothing' {
+        $run = New-RunFile 'bad'
+        (Get-Content -Raw $run).Replace('token_indices: [10002, 10003]', 'token_indices: [10002, 99999]').Replace('learning_rate: 0.01', 'learning_rate: -1') |
+            Set-Content $run
+        $result = Start-TokenTraining -Path $run -ErrorVariable errs -ErrorAction SilentlyContinue
+        $result | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 2
+        $errs.FullyQualifiedErrorId | Should -Contain 'RunFileInvalid,TrainableTokens.Cmdlets.StartTokenTraining'
+        ($errs.Exception.Message -join "`n") | Should -Match '99999'
+        ($errs.Exception.Message -join "`n") | Should -Match 'learning_rate'
+        Test-Path (Join-Path $work 'bad-out') | Should -BeFalse
+    }
+
+    It '-WhatIf checks and writes nothing' {
+        $run = New-RunFile 'whatif'
+        Start-TokenTraining -Path $run -WhatIf | Should -BeNullOrEmpty
+        Test-Path (Join-Path $work 'whatif-out') | Should -BeFalse
+    }
+
+    It 'refuses an existing, non-empty output folder unless -Force' {
+        $run = New-RunFile 'force'
+        New-Item -ItemType Directory (Join-Path $work 'force-out') | Out-Null
+        Set-Content (Join-Path $work 'force-out/old.txt') 'old'
+        Start-TokenTraining -Path $run -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $errs.Count | Should -BeGreaterThan 0
+        Test-Path (Join-Path $work 'force-out/old.txt') | Should -BeTrue
+        $result = Start-TokenTraining -Path $run -Force
+        $result.Steps | Should -Be 4
+        Test-Path (Join-Path $work 'force-out/old.txt') | Should -BeFalse
+        Test-Path (Join-Path $work 'force-out/adapter_model.safetensors') | Should -BeTrue
+    }
+}
