@@ -48,4 +48,24 @@ finally {
     Remove-Item -Recurse -Force $withThink -ErrorAction SilentlyContinue
     Remove-Item $outFile -ErrorAction SilentlyContinue
 }
-Write-Host 'Next: training of new token rows and merging land in the coming releases.'
+Write-Host '== 4. Training the quickstart run (examples/quickstart.run.yaml), then merging the adapter' -ForegroundColor Cyan
+$trainDir = Join-Path ([System.IO.Path]::GetTempPath()) "trainabletokens-demo-train-$PID"
+try {
+    # The quickstart run file with absolute paths, a short run and a temporary output folder.
+    New-Item -ItemType Directory -Path $trainDir | Out-Null
+    $runFile = Join-Path $trainDir 'quickstart.run.yaml'
+    (Get-Content -Raw (Join-Path $PSScriptRoot 'quickstart.run.yaml')).
+        Replace('./models/tiny-llama3', $tokenModel).
+        Replace('./data/quickstart.jsonl', (Join-Path $PSScriptRoot 'data/quickstart.jsonl')).
+        Replace('../out/quickstart-adapter', (Join-Path $trainDir 'adapter')).
+        Replace('num_train_epochs: 3.0', 'max_steps: 12') | Set-Content $runFile
+    $trained = Start-TokenTraining -Path $runFile -Verbose
+    $trained | Format-List Steps, FirstLoss, FinalLoss, Seconds, TokensPerSecond, AdapterFolder, Checkpoints, Message | Out-Host
+    if ($trained.FinalLoss -ge $trained.FirstLoss) { throw 'Training did not lower the loss.' }
+    Get-TokenAdapter $trained.AdapterFolder | Format-List PeftType, TokenIndices, TargetModules | Out-Host
+    $merged = Merge-TokenAdapter -Model $tokenModel -Adapter $trained.AdapterFolder -OutputPath (Join-Path $trainDir 'merged')
+    $merged | Format-List OutputPath, BytesCopied, Seconds | Out-Host
+}
+finally {
+    Remove-Item -Recurse -Force $trainDir -ErrorAction SilentlyContinue
+}
