@@ -34,6 +34,9 @@ internal static class TrainingSession
             .Select(f => new PreflightLine(f.Severity == ConfigSeverity.Error, f.Field, f.ToString(), f))
             .ToList();
         var train = config.Training ?? new TrainingConfig();
+        if (train.EvalSplit > 0)
+            lines.Add(new PreflightLine(false, "training.eval_split",
+                $"eval_split is {train.EvalSplit}, but this version does not evaluate yet: every example is trained on.", train.EvalSplit));
         var baseDir = System.IO.Path.GetDirectoryName(runFile)!;
         var output = train.OutputDir is null ? "(no output_dir)" : System.IO.Path.GetFullPath(train.OutputDir, baseDir);
         var steps = train.MaxSteps is { } m ? $"{m} steps" : $"{train.NumTrainEpochs} epochs";

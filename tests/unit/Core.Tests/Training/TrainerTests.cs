@@ -124,6 +124,26 @@ public sealed class TrainerTests : IDisposable
         Assert.False(File.Exists(Path.Combine(output, "keep.txt")));
     }
 
+    [Fact]
+    public void Accumulating_two_half_batches_matches_one_full_batch_and_the_same_seed_repeats_the_run()
+    {
+        float[] Rows(string output, int batch, int accumulation)
+        {
+            var run = Run(maxSteps: 1, output: output);
+            run = run with { Training = run.Training! with { PerDeviceTrainBatchSize = batch, GradientAccumulationSteps = accumulation } };
+            var result = Trainer.Run(new TrainingRequest(run));
+            using var model = ModelLoader.Load(Llama3);
+            using var tuner = new TrainableTokensModel(model);
+            AdapterFolder.Load(tuner, result.AdapterFolder!, "a");
+            return tuner.TrainableParameters("a").Single().detach().data<float>().ToArray();
+        }
+        var full = Rows("full", 4, 1);
+        var accumulated = Rows("accumulated", 2, 2);
+        var again = Rows("again", 4, 1);
+        Assert.Equal(full, again);
+        Assert.All(full.Zip(accumulated), p => Assert.Equal(p.First, p.Second, 1e-5f));
+    }
+
     /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
