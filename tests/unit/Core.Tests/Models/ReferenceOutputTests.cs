@@ -15,12 +15,7 @@ namespace TrainableTokens.Core.Tests.Models;
 /// </summary>
 public sealed class ReferenceOutputTests
 {
-    private static string FixtureRoot => Path.Combine(AppContext.BaseDirectory, "fixtures", "reference");
-
-    public static IEnumerable<object[]> Cases =>
-        Directory.Exists(FixtureRoot)
-            ? Directory.GetDirectories(FixtureRoot).Select(d => new object[] { Path.GetFileName(d) }).OrderBy(c => (string)c[0])
-            : Enumerable.Empty<object[]>();
+    public static IEnumerable<object[]> Cases => FixtureCase.Names("reference");
 
     [Fact]
     public void Every_architecture_has_recorded_references_in_float32_and_bfloat16()
@@ -36,18 +31,16 @@ public sealed class ReferenceOutputTests
     [MemberData(nameof(Cases))]
     public void Logits_and_hidden_states_match_transformers(string name)
     {
-        var dir = Path.Combine(FixtureRoot, name);
-        using var caseJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "case.json")));
-        var ids = caseJson.RootElement.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-        string dtype = caseJson.RootElement.GetProperty("dtype").GetString()!;
+        var c = FixtureCase.Read("reference", name);
+        var (ids, dtype) = (c.InputIds, c.Dtype);
 
         using var scope = NewDisposeScope();
-        using var model = ModelLoader.Load(Path.Combine(dir, "model"), ModelDtype.Parse(dtype));
+        using var model = ModelLoader.Load(c.ModelFolder, ModelDtype.Parse(dtype));
         using var output = model.Forward(tensor(ids, new long[] { 1, ids.Length }), outputHiddenStates: true);
-        using var reference = SafetensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
+        using var reference = SafetensorsFile.Open(c.ReferenceFile);
 
         var logits = output.Logits.to(ScalarType.Float32);
-        double logitTolerance = dtype == "float32" ? 5e-5 : 5e-2;
+        double logitTolerance = c.LogitTolerance;
         double logitDiff = (logits - reference.Load("logits")).abs().max().item<float>();
         Assert.True(logitDiff <= logitTolerance, $"{name}: logits differ by {logitDiff:E3} (tolerance {logitTolerance:E0})");
 

@@ -19,12 +19,11 @@ namespace TrainableTokens.Core.Tests.Tuners;
 public sealed class PeftAdapterTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("tt-peft-").FullName;
-    private static string Root => Path.Combine(AppContext.BaseDirectory, "fixtures", "peft-adapters");
+    private static string Root => FixtureCase.Root("peft-adapters");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static IEnumerable<object[]> Cases =>
-        Directory.Exists(Root) ? Directory.GetDirectories(Root).Select(d => new object[] { Path.GetFileName(d) }).OrderBy(c => (string)c[0]) : Enumerable.Empty<object[]>();
+    public static IEnumerable<object[]> Cases => FixtureCase.Names("peft-adapters");
 
     [Fact]
     public void There_are_PEFT_made_adapters_for_tied_untied_and_bfloat16_models()
@@ -39,20 +38,18 @@ public sealed class PeftAdapterTests : IDisposable
     [MemberData(nameof(Cases))]
     public void A_PEFT_adapter_loads_and_gives_PEFTs_outputs(string name)
     {
-        var dir = Path.Combine(Root, name);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "case.json")));
-        var ids = json.RootElement.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-        var dtype = json.RootElement.GetProperty("dtype").GetString()!;
+        var c = FixtureCase.Read("peft-adapters", name);
+        var (ids, dtype, dir) = (c.InputIds, c.Dtype, c.Folder);
 
         using var scope = NewDisposeScope();
-        using var model = ModelLoader.Load(Path.Combine(dir, "model"), ModelDtype.Parse(dtype));
+        using var model = ModelLoader.Load(c.ModelFolder, ModelDtype.Parse(dtype));
         using var tuner = new TrainableTokensModel(model);
         AdapterFolder.Load(tuner, Path.Combine(dir, "adapter"), "peft");
         using var output = model.Forward(tensor(ids, new long[] { 1, ids.Length }), outputHiddenStates: true);
-        using var reference = SafetensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
+        using var reference = SafetensorsFile.Open(c.ReferenceFile);
 
         Assert.True(output.HiddenStates[0].to(ScalarType.Float32).eq(reference.Load("hidden_states.0")).all().item<bool>(), "hidden_states.0 differs");
-        double tolerance = dtype == "float32" ? 5e-5 : 5e-2;
+        double tolerance = c.LogitTolerance;
         double diff = (output.Logits.to(ScalarType.Float32) - reference.Load("logits")).abs().max().item<float>();
         Assert.True(diff <= tolerance, $"logits differ by {diff:E3}");
     }
@@ -61,15 +58,14 @@ public sealed class PeftAdapterTests : IDisposable
     [MemberData(nameof(Cases))]
     public void Merging_a_PEFT_adapter_writes_the_rows_PEFT_merges(string name)
     {
-        var dir = Path.Combine(Root, name);
+        var c = FixtureCase.Read("peft-adapters", name);
         var output = Path.Combine(_dir, name);
-        var result = AdapterMerge.Run(new AdapterMergeRequest(Path.Combine(dir, "model"), new[] { Path.Combine(dir, "adapter") }, output));
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "case.json")));
-        var ids = json.RootElement.GetProperty("token_indices").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        var result = AdapterMerge.Run(new AdapterMergeRequest(c.ModelFolder, new[] { Path.Combine(c.Folder, "adapter") }, output));
+        var ids = c.TokenIndices;
 
         using var scope = NewDisposeScope();
         using var merged = Checkpoint.OpenFolder(output);
-        using var reference = SafetensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
+        using var reference = SafetensorsFile.Open(c.ReferenceFile);
         var embedding = result.Changes.First(c => c.ModulePath != "lm_head").Tensor;
         Assert.True(merged.Load(embedding).index_select(0, tensor(ids)).to(ScalarType.Float32).eq(reference.Load("merged_rows.embedding")).all().item<bool>());
         if (result.Changes.Any(c => c.ModulePath == "lm_head"))
