@@ -70,27 +70,36 @@ public sealed class StartTokenTraining : PSCmdlet
 
     private void Train(string file, string? model)
     {
-        using var updates = new BlockingCollection<TrainingUpdate>();
+        // Not disposed here: the training thread may still add to it after a stop; it holds no native resources.
+        var updates = new BlockingCollection<TrainingUpdate>();
         var task = TrainingSession.Start(file, model, Force, updates, _cancel.Token);
         var activity = $"Training {System.IO.Path.GetFileName(file)}";
-        // Only this thread may call Write*: it drains the queue the training thread fills, until training ends.
-        foreach (var u in updates.GetConsumingEnumerable())
-        {
-            if (_cancel.IsCancellationRequested) continue;
-            var remaining = u.Step > 0 ? (int)(u.Elapsed.TotalSeconds / u.Step * (u.TotalSteps - u.Step)) : -1;
-            WriteProgress(new ProgressRecord(1, activity, $"Step {u.Step}/{u.TotalSteps}, loss {u.Loss:0.0000}, lr {u.LearningRate:0.#####e+0}")
-            {
-                PercentComplete = (int)Math.Min(100, 100.0 * u.Step / Math.Max(1, u.TotalSteps)),
-                SecondsRemaining = remaining,
-            });
-            if (u.IsLoggingStep)
-                WriteVerbose($"step {u.Step}/{u.TotalSteps} epoch {u.Epoch:0.00} loss {u.Loss:0.0000} lr {u.LearningRate:0.######} {u.TokensPerSecond:0} tokens/s {u.Elapsed.TotalSeconds:0.0} s");
-            if (u.Checkpoint is not null) WriteVerbose($"Saved checkpoint {u.Checkpoint}.");
-        }
         object result;
         try
         {
+            // Only this thread may call Write*: it drains the queue the training thread fills, until training ends.
+            foreach (var u in updates.GetConsumingEnumerable())
+            {
+                if (_cancel.IsCancellationRequested) continue;
+                var remaining = u.Step > 0 ? (int)(u.Elapsed.TotalSeconds / u.Step * (u.TotalSteps - u.Step)) : -1;
+                WriteProgress(new ProgressRecord(1, activity, $"Step {u.Step}/{u.TotalSteps}, loss {u.Loss:0.0000}, lr {u.LearningRate:0.#####e+0}")
+                {
+                    PercentComplete = (int)Math.Min(100, 100.0 * u.Step / Math.Max(1, u.TotalSteps)),
+                    SecondsRemaining = remaining,
+                });
+                if (u.IsLoggingStep)
+                    WriteVerbose($"step {u.Step}/{u.TotalSteps} epoch {u.Epoch:0.00} loss {u.Loss:0.0000} lr {u.LearningRate:0.######} {u.TokensPerSecond:0} tokens/s {u.Elapsed.TotalSeconds:0.0} s");
+                if (u.Checkpoint is not null) WriteVerbose($"Saved checkpoint {u.Checkpoint}.");
+            }
             result = task.GetAwaiter().GetResult();
+        }
+        catch (PipelineStoppedException)
+        {
+            // A stop arrived while writing progress: cancel, and let the current step finish before returning, so no
+            // training thread outlives the cmdlet (and holds the model or the GPU) when the next command starts.
+            _cancel.Cancel();
+            try { task.Wait(); } catch (AggregateException) { }
+            throw;
         }
         finally
         {

@@ -57,7 +57,12 @@ internal static class TrainingSession
 
     private sealed class QueueProgress(BlockingCollection<TrainingUpdate> updates) : IProgress<TrainingProgress>
     {
-        public void Report(TrainingProgress p) => updates.Add(new TrainingUpdate(p.Step, p.TotalSteps, p.Epoch, p.Loss, p.LearningRate,
-            p.TokensPerSecond, p.Elapsed, p.IsLoggingStep, p.Checkpoint));
+        // TryAdd: after a stop nobody reads the queue any more, and progress must never fail the training step.
+        public void Report(TrainingProgress p)
+        {
+            if (!updates.IsAddingCompleted)
+                updates.TryAdd(new TrainingUpdate(p.Step, p.TotalSteps, p.Epoch, p.Loss, p.LearningRate,
+                    p.TokensPerSecond, p.Elapsed, p.IsLoggingStep, p.Checkpoint));
+        }
     }
 }

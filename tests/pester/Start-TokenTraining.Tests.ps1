@@ -57,16 +57,18 @@ Describe 'Start-TokenTraining' {
         Test-Path (Join-Path $work 'whatif-out') | Should -BeFalse
     }
 
-    It 'refuses an existing, non-empty output folder unless -Force' {
+    It 'refuses an existing, non-empty output folder unless -Force, which replaces only what training writes' {
         $run = New-RunFile 'force'
         New-Item -ItemType Directory (Join-Path $work 'force-out') | Out-Null
         Set-Content (Join-Path $work 'force-out/old.txt') 'old'
         Start-TokenTraining -Path $run -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $errs.Count | Should -BeGreaterThan 0
         Test-Path (Join-Path $work 'force-out/old.txt') | Should -BeTrue
+        New-Item -ItemType Directory (Join-Path $work 'force-out/checkpoint-99') | Out-Null
         $result = Start-TokenTraining -Path $run -Force
         $result.Steps | Should -Be 4
-        Test-Path (Join-Path $work 'force-out/old.txt') | Should -BeFalse
+        Test-Path (Join-Path $work 'force-out/old.txt') | Should -BeTrue
+        Test-Path (Join-Path $work 'force-out/checkpoint-99') | Should -BeFalse
         Test-Path (Join-Path $work 'force-out/adapter_model.safetensors') | Should -BeTrue
     }
 }

@@ -86,7 +86,7 @@ public static class EmbeddingResizer
         var dtype = old.dtype;
         // Float32 arithmetic without a float32 copy of the whole matrix: memory stays at the old and the grown tensor.
         var mean = old.mean(new long[] { 0 }, keepdim: false, type: ScalarType.Float32);
-        var generator = new Generator((ulong)seed);
+        using var generator = new Generator((ulong)seed);
         var count = plan.NewVocabSize - oldVocab;
         var added = plan.Init == NewRowInit.Random
             ? randn(new long[] { count, dim }, ScalarType.Float32, generator: generator) * std

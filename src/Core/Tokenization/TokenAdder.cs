@@ -33,22 +33,32 @@ public static class TokenAdder
         else if (request.Init != NewRowInit.Mean || request.PadToMultipleOf is not null)
             notes.Add($"'{source}' holds no model weights (config.json with safetensors), so only the tokenizer was changed; -InitFrom and -PadToMultipleOf apply to model folders.");
 
+        var outputFull = Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar);
+        var sourceFull = Path.GetFullPath(source).TrimEnd(Path.DirectorySeparatorChar);
+        if (outputFull == sourceFull || outputFull.StartsWith(sourceFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ArgumentException($"The output '{outputFull}' must not be the source folder or inside it: adding tokens writes a new folder beside it.", nameof(request));
+
         EmbeddingResizeResult? resized = null;
         var skipped = new List<string>();
+        int writtenSize = 0;
         AtomicFolder.Write(output, temp =>
         {
             CopyOtherFiles(source, temp, isModel, skipped);
             AddedTokensWriter.Write(tokenizer, additions, temp);
             if (plan is not null) resized = EmbeddingResizer.Resize(source, temp, plan);
+            // Checked before the folder is moved into place, so a wrong result never replaces anything.
+            using var written = ModelTokenizer.Load(temp);
+            foreach (var a in additions)
+                if (written.TokenToId(a.Token) != a.Id)
+                    throw new InvalidTokenizerException(
+                        $"The written tokenizer gives '{a.Token}' id {written.TokenToId(a.Token)}, not {a.Id}; nothing was written. " +
+                        "The tokenizer's normaliser changes the token: add it with -Special.", source);
+            writtenSize = written.Size;
         }, request.Overwrite);
         foreach (var file in skipped)
             notes.Add($"'{file}' was not copied: PyTorch pickle weights are never read, and a copy would not match the resized safetensors weights.");
 
-        using var written = ModelTokenizer.Load(output);
-        foreach (var a in additions)
-            if (written.TokenToId(a.Token) != a.Id)
-                throw new InvalidOperationException($"The written tokenizer gives '{a.Token}' id {written.TokenToId(a.Token)}, not {a.Id}.");
-        return new AddTokensResult(output, additions, written.Size, resized?.OldVocabSize, resized?.NewVocabSize,
+        return new AddTokensResult(output, additions, writtenSize, resized?.OldVocabSize, resized?.NewVocabSize,
             resized?.ResizedTensors ?? Array.Empty<string>(), notes);
     }
 

@@ -68,8 +68,11 @@ internal sealed class OutputFolder
         {
             if (!_overwrite)
                 throw new IOException($"The output folder '{_path}' exists and is not empty. Set overwrite_output_dir: true (or use -Force) to replace its content, or choose another output_dir.");
-            foreach (var dir in Directory.EnumerateDirectories(_path)) Directory.Delete(dir, recursive: true);
-            foreach (var file in Directory.EnumerateFiles(_path)) File.Delete(file);
+            // Only what a training run writes is removed: an output_dir that also holds the run file, the data or
+            // the model (output_dir: .) must not lose them.
+            foreach (var dir in Directory.EnumerateDirectories(_path, "checkpoint-*")) Directory.Delete(dir, recursive: true);
+            foreach (var file in new[] { AdapterFolder.WeightsFileName, TrainableTokensAdapterConfig.FileName })
+                File.Delete(Path.Combine(_path, file));
         }
         Directory.CreateDirectory(_path);
         _prepared = true;

@@ -62,7 +62,8 @@ public static class Trainer
         using var tuner = new TrainableTokensModel(model);
         var adapterConfig = TrainableTokensAdapterConfig.FromJson(config.TrainableTokens.ToPeftJson(), sourceName ?? "trainable_tokens")
             with { BaseModelNameOrPath = modelFolder };
-        tuner.AddAdapter(request.AdapterName, adapterConfig, new Generator((ulong)train.Seed));
+        using (var generator = new Generator((ulong)train.Seed))
+            tuner.AddAdapter(request.AdapterName, adapterConfig, generator);
         var parameters = tuner.TrainableParameters(request.AdapterName);
 
         var batchSize = train.PerDeviceTrainBatchSize;
@@ -92,31 +93,38 @@ public static class Trainer
                     break;
                 }
                 var group = new List<Batch>();
-                while (group.Count < accumulation && batches.MoveNext()) group.Add(batches.Current);
-                if (group.Count == 0) break;
                 var stepClock = Stopwatch.StartNew();
                 double loss;
                 long tokens;
+                bool hasLabels;
                 try
                 {
-                    (loss, tokens) = Step(model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm);
+                    // Inside the try: a batch that fails to collate must not leak the ones already made.
+                    while (group.Count < accumulation && batches.MoveNext()) group.Add(batches.Current);
+                    if (group.Count == 0) break;
+                    (loss, tokens, hasLabels) = Step(model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm);
                 }
                 finally
                 {
                     foreach (var b in group) b.Dispose();
                 }
-                if (!double.IsFinite(loss))
+                var seconds = stepClock.Elapsed.TotalSeconds;
+                bool noLabels = !hasLabels;
+                if (hasLabels && !double.IsFinite(loss))
                     throw new TrainingFailedException("LossNotFinite", ErrorKind.InvalidData,
                         $"The loss became {loss} at step {step + 1}. Lower learning_rate, or set max_grad_norm (for example 1.0). Nothing was written for this run after the last checkpoint.");
                 inEpoch += group.Count;
                 step++;
                 trainedTokens += tokens;
-                if (double.IsNaN(firstLoss)) firstLoss = loss;
-                lastLoss = loss;
+                // A step whose tokens all lack labels (prompts longer than max_seq_length) has no loss: keep the last one.
+                if (!noLabels)
+                {
+                    if (double.IsNaN(firstLoss)) firstLoss = loss;
+                    lastLoss = loss;
+                }
                 string? checkpoint = null;
                 if (step % train.SaveSteps == 0 && step < totalSteps)
                     checkpoint = output.SaveCheckpoint(tuner, request.AdapterName, step);
-                var seconds = stepClock.Elapsed.TotalSeconds;
                 progress?.Report(new TrainingProgress(step, totalSteps, epoch + (double)inEpoch / batchesPerEpoch, loss, schedule.At(step - 1),
                     seconds > 0 ? tokens / seconds : 0, clock.Elapsed,
                     step == 1 || step == totalSteps || step % train.LoggingSteps == 0, checkpoint));
@@ -157,7 +165,7 @@ public static class Trainer
 
     /// <summary>One optimiser step over the micro-batches of <paramref name="group"/>. The loss is the mean over every
     /// labelled token of the group (as Hugging Face does with num_items_in_batch), so accumulation does not change it.</summary>
-    private static (double Loss, long Tokens) Step(CausalLanguageModel model, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters,
+    private static (double Loss, long Tokens, bool HasLabels) Step(CausalLanguageModel model, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters,
         IReadOnlyList<Batch> group, double learningRate, double maxGradNorm)
     {
         using var scope = NewDisposeScope();
@@ -169,7 +177,7 @@ public static class Trainer
             labelled += batch.Labels[.., 1..].ne(TokenizedExample.IgnoreIndex).sum().item<long>();
             tokens += batch.AttentionMask.sum().item<long>();
         }
-        if (labelled == 0) return (0.0, tokens);
+        if (labelled == 0) return (double.NaN, tokens, false);
         double total = 0;
         foreach (var batch in group)
         {
@@ -184,7 +192,7 @@ public static class Trainer
         }
         if (maxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, maxGradNorm);
         optimizer.step();
-        return (total / labelled, tokens);
+        return (total / labelled, tokens, true);
     }
 
     private static TrainingFailedException Missing(string field, string fix) =>

@@ -113,15 +113,18 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void A_non_empty_output_folder_is_refused_unless_overwriting_is_allowed()
+    public void A_non_empty_output_folder_is_refused_unless_overwriting_is_allowed_which_replaces_only_training_output()
     {
         var output = Directory.CreateDirectory(Path.Combine(_dir, "adapter")).FullName;
         File.WriteAllText(Path.Combine(output, "keep.txt"), "mine");
         Assert.Throws<InvalidConfigException>(() => Trainer.Run(new TrainingRequest(Run(maxSteps: 1))));
         Assert.True(File.Exists(Path.Combine(output, "keep.txt")));
+        Directory.CreateDirectory(Path.Combine(output, "checkpoint-99"));
         var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 1)) { OverwriteOutputDir = true });
         Assert.Equal(1, result.Steps);
-        Assert.False(File.Exists(Path.Combine(output, "keep.txt")));
+        Assert.True(File.Exists(Path.Combine(output, "keep.txt")));
+        Assert.False(Directory.Exists(Path.Combine(output, "checkpoint-99")));
+        Assert.True(File.Exists(Path.Combine(output, "adapter_model.safetensors")));
     }
 
     [Fact]
