@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -54,6 +55,23 @@ public class AddedTokensTests
         Assert.Equal(2, result.Notes.Count);
         Assert.Equal(File.ReadAllBytes(Path.Combine(source, "tokenizer.json")), File.ReadAllBytes(temp.File("out/tokenizer.json")));
         Assert.Equal(original.Size, result.TokenizerSize);
+    }
+
+    [Fact]
+    public void An_output_inside_the_source_folder_is_refused_before_anything_is_written()
+    {
+        using var temp = new TempFolder();
+        var source = temp.File("model");
+        foreach (var file in Directory.GetFiles(TokenizerFixtures.Folder("qwen3-trimmed")))
+        {
+            Directory.CreateDirectory(source);
+            File.Copy(file, Path.Combine(source, Path.GetFileName(file)));
+        }
+        var before = Directory.GetFileSystemEntries(source).Length;
+        var error = Assert.Throws<ArgumentException>(() =>
+            TokenAdder.Run(new AddTokensRequest { Source = source, Output = Path.Combine(source, "with-think"), Tokens = new[] { "<x>" } }));
+        Assert.Contains("inside", error.Message);
+        Assert.Equal(before, Directory.GetFileSystemEntries(source).Length);
     }
 
     [Fact]
