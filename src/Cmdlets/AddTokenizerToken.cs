@@ -62,14 +62,10 @@ public sealed class AddTokenizerToken : PSCmdlet
         if (InitFrom == "Copy" && InitToken.Length == 0)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InitFrom Copy needs -InitToken: the existing token whose row each new row copies."),
                 "InitTokenMissing", ErrorCategory.InvalidArgument, null));
-        if ((Directory.Exists(output) || File.Exists(output)) && !Force)
-        {
-            WriteError(new ErrorRecord(new IOException($"'{output}' already exists. Use -Force to replace it."), "OutputExists", ErrorCategory.ResourceExists, output));
-            return;
-        }
-        if (!ShouldProcess(output, $"Write {model} with token(s) {string.Join(", ", Token)} added")) return;
         try
         {
+            CheckOutput(model, output, Force);
+            if (!ShouldProcess(output, $"Write {model} with token(s) {string.Join(", ", Token)} added")) return;
             foreach (var item in Run(model, output, this))
             {
                 if (item is string warning) WriteWarning(warning);
@@ -81,6 +77,9 @@ public sealed class AddTokenizerToken : PSCmdlet
             WriteError(ErrorRecords.From(e));
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CheckOutput(string model, string output, bool force) => TokenAdder.CheckOutput(model, output, force);
 
     /// <summary>The tokens as objects, preceded by the notes (strings) to show as warnings.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

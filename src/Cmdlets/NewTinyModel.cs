@@ -50,9 +50,10 @@ public sealed class NewTinyModel : PSCmdlet
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("Give -Tied or -Untied, not both."), "TiedAndUntied", ErrorCategory.InvalidArgument, null));
         }
         var path = GetUnresolvedProviderPathFromPSPath(Path);
-        if (!ShouldProcess(path, $"Write a random {ModelType} model")) return;
         try
         {
+            CheckOutput(path, Force);
+            if (!ShouldProcess(path, $"Write a random {ModelType} model")) return;
             WriteObject(Create(path, this));
         }
         catch (Exception e) when (e is not PipelineStoppedException)
@@ -60,6 +61,9 @@ public sealed class NewTinyModel : PSCmdlet
             WriteError(ErrorRecords.From(e));
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CheckOutput(string path, bool force) => TrainableTokens.Core.AtomicFolder.EnsureWritable(path, force, TrainableTokens.Core.Models.TinyModelFactory.Writer);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PSObject Create(string path, NewTinyModel p)

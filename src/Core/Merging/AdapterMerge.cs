@@ -34,6 +34,9 @@ public sealed record AdapterMergeResult(string OutputPath, IReadOnlyList<string>
 /// </summary>
 public static class AdapterMerge
 {
+    /// <summary>The command named in the output's marker: -Force replaces only folders it wrote.</summary>
+    public const string Writer = "Merge-TokenAdapter";
+
     /// <summary>Checks everything and returns what <see cref="Run"/> would change, writing nothing.</summary>
     public static AdapterMergeResult Plan(AdapterMergeRequest request) => Prepare(request, loadRows: false).Result;
 
@@ -49,7 +52,7 @@ public static class AdapterMerge
                 copied = CopyFolder(request.ModelFolder, temp);
                 foreach (var (change, rows) in prepared.Changes.Zip(prepared.Rows!))
                     WriteRows(Path.Combine(temp, Path.GetRelativePath(request.ModelFolder, change.File)), change, rows, prepared.RowInfo[change]);
-            }, request.Overwrite);
+            }, request.Overwrite, Writer);
         }
         finally
         {
@@ -68,10 +71,9 @@ public static class AdapterMerge
         using var checkpoint = Checkpoint.OpenFolder(request.ModelFolder);
         var outFull = Path.GetFullPath(request.OutputPath).TrimEnd(Path.DirectorySeparatorChar);
         var modelFull = Path.GetFullPath(request.ModelFolder).TrimEnd(Path.DirectorySeparatorChar);
-        if (outFull == modelFull || outFull.StartsWith(modelFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new ArgumentException($"The output '{outFull}' must not be the model folder or inside it: merging writes a new folder.", nameof(request));
-        if (!request.Overwrite && (Directory.Exists(outFull) || File.Exists(outFull)))
-            throw new IOException($"'{outFull}' already exists. Use -Force to replace it.");
+        OutputGuard.EnsureApart(outFull, "-OutputPath",
+            request.AdapterFolders.Select(a => new CommandInput("adapter folder", a)).Prepend(new CommandInput("model folder", modelFull)));
+        AtomicFolder.EnsureWritable(outFull, request.Overwrite, Writer);
 
         var embedding = ModelArchitectures.InputEmbeddingPath(model.ModelType);
         var head = ModelArchitectures.LmHeadPath(model.ModelType);

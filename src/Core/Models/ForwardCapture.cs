@@ -35,6 +35,12 @@ public static class ForwardCapture
         var outDir = Path.GetDirectoryName(Path.GetFullPath(request.OutFile))!;
         if (!Directory.Exists(outDir))
             throw new DirectoryNotFoundException($"The folder for '{request.OutFile}' does not exist: create '{outDir}' first.");
+        var vocab = ModelConfigReader.ReadFolder(request.ModelFolder).VocabSize;
+        var inputs = new List<IO.CommandInput> { new("model folder", request.ModelFolder) };
+        if (request.AdapterFolder is not null) inputs.Add(new("adapter folder", request.AdapterFolder));
+        IO.OutputGuard.EnsureApart(request.OutFile, "-OutFile", inputs);
+        foreach (var id in request.InputIds)
+            if (id < 0 || id >= vocab) throw new TokenIdOutOfRangeException(id, vocab);
         var watch = Stopwatch.StartNew();
         using var model = ModelLoader.Load(request.ModelFolder, ModelDtype.Parse(request.Dtype), new Device(request.Device));
         using var tuner = new Tuners.TrainableTokens.TrainableTokensModel(model);

@@ -19,11 +19,14 @@ public static class TinyModelFactory
 {
     public const string TransformersVersion = "4.46.0";
 
+    /// <summary>The command named in the output's marker: -Force replaces only folders it wrote.</summary>
+    public const string Writer = "New-TinyModel";
+
     /// <summary>Writes the folder atomically and returns the config it describes. An existing folder is replaced only with <paramref name="overwrite"/>.</summary>
     public static ModelConfig Create(string folder, TinyModelSpec spec, bool overwrite = false)
     {
         ModelConfig? config = null;
-        AtomicFolder.Write(folder, temp => config = WriteInto(temp, spec), overwrite);
+        AtomicFolder.Write(folder, temp => config = WriteInto(temp, spec), overwrite, Writer);
         return config!;
     }
 

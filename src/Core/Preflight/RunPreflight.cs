@@ -33,7 +33,7 @@ public static class RunPreflight
         var model = CheckModel(request, config, baseDirectory, invalid, tokens, training, skipped);
         CheckDevice(train, invalid, training);
         CheckDataset(request, train, baseDirectory, model, invalid, training, skipped);
-        CheckOutput(train, baseDirectory, invalid, training, skipped);
+        CheckOutput(request, train, baseDirectory, invalid, training, skipped);
 
         findings.AddRange(tokens.Findings);
         findings.AddRange(training.Findings);
@@ -144,7 +144,7 @@ public static class RunPreflight
             Report(training, "dataset", request.DatasetTokenization.Check(new DatasetTokenizationContext(model.Value.Folder, model.Value.Config, path, train)).ToList());
     }
 
-    private static void CheckOutput(TrainingConfig train, string baseDirectory, HashSet<string> invalid, ConfigValidator training, List<string> skipped)
+    private static void CheckOutput(PreflightRequest request, TrainingConfig train, string baseDirectory, HashSet<string> invalid, ConfigValidator training, List<string> skipped)
     {
         if (train.OutputDir is null)
         {
@@ -155,6 +155,18 @@ public static class RunPreflight
         var folder = Path.GetFullPath(train.OutputDir, baseDirectory);
         foreach (var (key, message) in OutputFolderCheck.Check(folder, train.OverwriteOutputDir, train.ResumeFromCheckpoint is not null))
             training.Error(key, message);
+        var inputs = new List<CommandInput>();
+        if ((request.ModelFolder ?? train.BaseModel) is { } model) inputs.Add(new CommandInput("base model folder", Path.GetFullPath(model, baseDirectory)));
+        if (train.Dataset is { } dataset) inputs.Add(new CommandInput("dataset", Path.GetFullPath(dataset, baseDirectory)));
+        if (request.Config.Origin?.State.SourceName is { } runFile && Path.IsPathRooted(runFile)) inputs.Add(new CommandInput("run file", runFile));
+        try
+        {
+            OutputGuard.EnsureApart(folder, "training.output_dir", inputs);
+        }
+        catch (OutputConflictException e)
+        {
+            training.Error("output_dir", e.Message);
+        }
 
         if (train.ResumeFromCheckpoint is not { } resume || invalid.Contains("training.resume_from_checkpoint")) return;
         if (resume == "latest")

@@ -14,6 +14,9 @@ namespace TrainableTokens.Core.Tokenization;
 /// </summary>
 public static class TokenAdder
 {
+    /// <summary>The command named in the output's marker: -Force replaces only folders it wrote.</summary>
+    public const string Writer = "Add-TokenizerToken";
+
     private static readonly string[] PickleExtensions = { ".bin", ".pt", ".pth", ".ckpt", ".pkl" };
 
     public static AddTokensResult Run(AddTokensRequest request)
@@ -23,6 +26,7 @@ public static class TokenAdder
         if (request.PadToMultipleOf is <= 0) throw new ArgumentException("-PadToMultipleOf must be a positive number.", nameof(request));
         var source = Path.GetFullPath(request.Source);
         var output = Path.GetFullPath(request.Output);
+        CheckOutput(source, output, request.Overwrite);
         using var tokenizer = ModelTokenizer.Load(source);
         var additions = AddedTokensWriter.Plan(tokenizer, request.Tokens, request.Special);
         var notes = additions.Where(a => a.Note is not null).Select(a => a.Note!).ToList();
@@ -33,10 +37,6 @@ public static class TokenAdder
         else if (request.Init != NewRowInit.Mean || request.PadToMultipleOf is not null)
             notes.Add($"'{source}' holds no model weights (config.json with safetensors), so only the tokenizer was changed; -InitFrom and -PadToMultipleOf apply to model folders.");
 
-        var outputFull = Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar);
-        var sourceFull = Path.GetFullPath(source).TrimEnd(Path.DirectorySeparatorChar);
-        if (outputFull == sourceFull || outputFull.StartsWith(sourceFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new ArgumentException($"The output '{outputFull}' must not be the source folder or inside it: adding tokens writes a new folder beside it.", nameof(request));
 
         EmbeddingResizeResult? resized = null;
         var skipped = new List<string>();
@@ -54,12 +54,20 @@ public static class TokenAdder
                         $"The written tokenizer gives '{a.Token}' id {written.TokenToId(a.Token)}, not {a.Id}; nothing was written. " +
                         "The tokenizer's normaliser changes the token: add it with -Special.", source);
             writtenSize = written.Size;
-        }, request.Overwrite);
+        }, request.Overwrite, Writer);
         foreach (var file in skipped)
             notes.Add($"'{file}' was not copied: PyTorch pickle weights are never read, and a copy would not match the resized safetensors weights.");
 
         return new AddTokensResult(output, additions, writtenSize, resized?.OldVocabSize, resized?.NewVocabSize,
             resized?.ResizedTensors ?? Array.Empty<string>(), notes);
+    }
+
+    /// <summary>Refuses an output that is, contains or lies inside the source, or that exists and may not be replaced.
+    /// Cheap (no file is read), so cmdlets call it before -WhatIf returns.</summary>
+    public static void CheckOutput(string source, string output, bool overwrite)
+    {
+        OutputGuard.EnsureApart(output, "-OutputPath", [new CommandInput("source folder", source)]);
+        AtomicFolder.EnsureWritable(output, overwrite, Writer);
     }
 
     /// <summary>A folder with config.json and safetensors weights; anything else is treated as a tokenizer folder.</summary>

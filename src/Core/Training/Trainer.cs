@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using TorchSharp.Modules;
 using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Preflight;
 using TrainableTokens.Core.Tokenization;
@@ -46,10 +47,11 @@ public static class Trainer
         modelFolder = Path.GetFullPath(modelFolder, baseDirectory);
         var datasetFile = Path.GetFullPath(train.Dataset ?? throw Missing("training.dataset", "Set training.dataset to a JSON Lines file."), baseDirectory);
         var outputDir = Path.GetFullPath(train.OutputDir ?? throw Missing("training.output_dir", "Set training.output_dir to the folder the adapter goes to."), baseDirectory);
-        if (train.ResumeFromCheckpoint is not null)
-            throw new TrainingFailedException("ResumeNotSupported", ErrorKind.InvalidArgument,
-                "resume_from_checkpoint is not supported by this version yet; remove it to train from the beginning.", "training.resume_from_checkpoint");
+        OutputGuard.EnsureApart(outputDir, "training.output_dir", RunInputs(modelFolder, datasetFile, sourceName));
 
+        // The lock is held to the end; it also repairs what a killed run left in output_dir.
+        using var output = new OutputFolder(outputDir, train.OverwriteOutputDir, train.SaveTotalLimit, resuming: train.ResumeFromCheckpoint is not null);
+        var resumeFrom = ResolveResume(train.ResumeFromCheckpoint, output, baseDirectory);
         manual_seed(train.Seed);
         var device = new Device(train.Device);
         using var tokenizer = ModelTokenizer.Load(modelFolder);
@@ -62,8 +64,18 @@ public static class Trainer
         using var tuner = new TrainableTokensModel(model);
         var adapterConfig = TrainableTokensAdapterConfig.FromJson(config.TrainableTokens.ToPeftJson(), sourceName ?? "trainable_tokens")
             with { BaseModelNameOrPath = modelFolder };
-        using (var generator = new Generator((ulong)train.Seed))
+        TrainerState? resumed = null;
+        if (resumeFrom is not null)
+        {
+            resumed = TrainerState.Read(resumeFrom);
+            resumed.CheckMatches(resumeFrom, adapterConfig.TokenIndices, train.Seed);
+            AdapterFolder.Load(tuner, resumeFrom, request.AdapterName);
+        }
+        else
+        {
+            using var generator = new Generator((ulong)train.Seed);
             tuner.AddAdapter(request.AdapterName, adapterConfig, generator);
+        }
         var parameters = tuner.TrainableParameters(request.AdapterName);
 
         var batchSize = train.PerDeviceTrainBatchSize;
@@ -75,75 +87,116 @@ public static class Trainer
             LearningRateSchedule.WarmupFor(train.WarmupSteps, train.WarmupRatio, totalSteps), totalSteps);
 
         using var optimizer = optim.AdamW(parameters, lr: train.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: train.WeightDecay);
-        var output = new OutputFolder(outputDir, train.OverwriteOutputDir, train.SaveTotalLimit);
+        if (resumeFrom is not null) OptimizerCheckpoint.Load(optimizer, resumeFrom);
         var clock = Stopwatch.StartNew();
-        int step = 0, epoch = 0;
-        double firstLoss = double.NaN, lastLoss = double.NaN;
-        long trainedTokens = 0;
+        int step = resumed?.GlobalStep ?? 0, epoch = resumed?.EpochIndex ?? 0;
+        double firstLoss = resumed?.FirstLoss ?? double.NaN, lastLoss = resumed?.LastLoss ?? double.NaN;
+        long trainedTokens = resumed?.TrainedTokens ?? 0;
+        var skip = resumed?.BatchesInEpoch ?? 0;
         var cancelled = false;
-        while (step < totalSteps && !cancelled)
+        try
         {
-            using var batches = dataset.Batches(batchSize, shuffle: true, seed: train.Seed + epoch, device: device).GetEnumerator();
-            var inEpoch = 0;
-            while (step < totalSteps)
+            while (step < totalSteps && !cancelled)
             {
-                if (cancellation.IsCancellationRequested)
+                using var batches = dataset.Batches(batchSize, shuffle: true, seed: train.Seed + epoch, device: device).GetEnumerator();
+                var inEpoch = 0;
+                // A resumed run continues the interrupted epoch at the batch after the checkpoint's: the same order.
+                for (; skip > 0 && batches.MoveNext(); skip--, inEpoch++) batches.Current.Dispose();
+                skip = 0;
+                while (step < totalSteps)
                 {
-                    cancelled = true;
-                    break;
+                    if (cancellation.IsCancellationRequested)
+                    {
+                        cancelled = true;
+                        break;
+                    }
+                    var group = new List<Batch>();
+                    var stepClock = Stopwatch.StartNew();
+                    double loss;
+                    long tokens;
+                    bool hasLabels;
+                    try
+                    {
+                        // Inside the try: a batch that fails to collate must not leak the ones already made.
+                        while (group.Count < accumulation && batches.MoveNext()) group.Add(batches.Current);
+                        if (group.Count == 0) break;
+                        (loss, tokens, hasLabels) = Step(model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm);
+                    }
+                    finally
+                    {
+                        foreach (var b in group) b.Dispose();
+                    }
+                    var seconds = stepClock.Elapsed.TotalSeconds;
+                    bool noLabels = !hasLabels;
+                    if (hasLabels && !double.IsFinite(loss))
+                        throw new TrainingFailedException("LossNotFinite", ErrorKind.InvalidData,
+                            $"The loss became {loss} at step {step + 1}. Lower learning_rate, or set max_grad_norm (for example 1.0). Nothing was written for this run after the last checkpoint.");
+                    inEpoch += group.Count;
+                    step++;
+                    trainedTokens += tokens;
+                    // A step whose tokens all lack labels (prompts longer than max_seq_length) has no loss: keep the last one.
+                    if (!noLabels)
+                    {
+                        if (double.IsNaN(firstLoss)) firstLoss = loss;
+                        lastLoss = loss;
+                    }
+                    string? checkpoint = null;
+                    if (step % train.SaveSteps == 0 && step < totalSteps)
+                    {
+                        var state = new TrainerState
+                        {
+                            GlobalStep = step, MaxSteps = totalSteps, Epoch = Math.Round(epoch + (double)inEpoch / batchesPerEpoch, 4),
+                            EpochIndex = epoch, BatchesInEpoch = inEpoch, FirstLoss = NullIfNaN(firstLoss), LastLoss = NullIfNaN(lastLoss),
+                            TrainedTokens = trainedTokens, Seed = train.Seed, TokenIndices = adapterConfig.TokenIndices,
+                        };
+                        checkpoint = output.SaveCheckpoint(tuner, request.AdapterName, step, folder =>
+                        {
+                            state.Write(folder);
+                            OptimizerCheckpoint.Save(optimizer, folder);
+                        });
+                    }
+                    progress?.Report(new TrainingProgress(step, totalSteps, epoch + (double)inEpoch / batchesPerEpoch, loss, schedule.At(step - 1),
+                        seconds > 0 ? tokens / seconds : 0, clock.Elapsed,
+                        step == 1 || step == totalSteps || step % train.LoggingSteps == 0, checkpoint));
                 }
-                var group = new List<Batch>();
-                var stepClock = Stopwatch.StartNew();
-                double loss;
-                long tokens;
-                bool hasLabels;
-                try
-                {
-                    // Inside the try: a batch that fails to collate must not leak the ones already made.
-                    while (group.Count < accumulation && batches.MoveNext()) group.Add(batches.Current);
-                    if (group.Count == 0) break;
-                    (loss, tokens, hasLabels) = Step(model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm);
-                }
-                finally
-                {
-                    foreach (var b in group) b.Dispose();
-                }
-                var seconds = stepClock.Elapsed.TotalSeconds;
-                bool noLabels = !hasLabels;
-                if (hasLabels && !double.IsFinite(loss))
-                    throw new TrainingFailedException("LossNotFinite", ErrorKind.InvalidData,
-                        $"The loss became {loss} at step {step + 1}. Lower learning_rate, or set max_grad_norm (for example 1.0). Nothing was written for this run after the last checkpoint.");
-                inEpoch += group.Count;
-                step++;
-                trainedTokens += tokens;
-                // A step whose tokens all lack labels (prompts longer than max_seq_length) has no loss: keep the last one.
-                if (!noLabels)
-                {
-                    if (double.IsNaN(firstLoss)) firstLoss = loss;
-                    lastLoss = loss;
-                }
-                string? checkpoint = null;
-                if (step % train.SaveSteps == 0 && step < totalSteps)
-                    checkpoint = output.SaveCheckpoint(tuner, request.AdapterName, step);
-                progress?.Report(new TrainingProgress(step, totalSteps, epoch + (double)inEpoch / batchesPerEpoch, loss, schedule.At(step - 1),
-                    seconds > 0 ? tokens / seconds : 0, clock.Elapsed,
-                    step == 1 || step == totalSteps || step % train.LoggingSteps == 0, checkpoint));
+                epoch++;
             }
-            epoch++;
+        }
+        catch
+        {
+            // A failed run (full disk, a non-finite loss, ...) gives a previous run's output back, untouched.
+            output.RestorePrevious();
+            throw;
         }
 
         string? adapterFolder = null;
+        var restored = false;
         if (!cancelled)
         {
-            output.SaveFinal(tuner, request.AdapterName);
+            try
+            {
+                output.SaveFinal(tuner, request.AdapterName);
+            }
+            catch
+            {
+                output.RestorePrevious();
+                throw;
+            }
             adapterFolder = outputDir;
+        }
+        else if (output.HasPrevious)
+        {
+            output.RestorePrevious();
+            restored = true;
         }
         var elapsed = clock.Elapsed.TotalSeconds;
         var saved = output.Checkpoints;
         var message = cancelled
-            ? $"Cancelled after {step} of {totalSteps} steps. " + (saved.Count == 0
+            ? $"Cancelled after {step} of {totalSteps} steps. " + (restored
+                ? $"The previous run's checkpoints and adapter in {outputDir} were put back as they were."
+                : saved.Count == 0
                 ? "Nothing was written."
-                : $"Saved checkpoints: {string.Join(", ", saved)}; the final adapter was not written.")
+                : $"Saved checkpoints: {string.Join(", ", saved)}; the final adapter was not written. Set resume_from_checkpoint: latest to continue.")
             : $"Trained {step} steps in {elapsed:0.0} s; loss {firstLoss:0.####} -> {lastLoss:0.####}; adapter written to {outputDir}.";
         return new TrainingResult
         {
@@ -193,6 +246,37 @@ public static class Trainer
         if (maxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, maxGradNorm);
         optimizer.step();
         return (total / labelled, tokens, true);
+    }
+
+    private static double? NullIfNaN(double value) => double.IsNaN(value) ? null : value;
+
+    /// <summary>The inputs output_dir must stay apart from: replacing it must never touch them.</summary>
+    private static IEnumerable<CommandInput> RunInputs(string modelFolder, string datasetFile, string? runFile)
+    {
+        yield return new CommandInput("base model folder", modelFolder);
+        yield return new CommandInput("dataset", datasetFile);
+        if (runFile is not null && Path.IsPathRooted(runFile)) yield return new CommandInput("run file", runFile);
+    }
+
+    /// <summary>The checkpoint folder to resume from: "latest" is the newest complete checkpoint in output_dir.</summary>
+    private static string? ResolveResume(string? setting, OutputFolder output, string baseDirectory)
+    {
+        if (setting is null) return null;
+        if (string.Equals(setting, "latest", StringComparison.OrdinalIgnoreCase))
+        {
+            var newest = output.ExistingCheckpoints();
+            if (newest.Count == 0)
+                throw new TrainingFailedException("NoCheckpoint", ErrorKind.ObjectNotFound,
+                    "resume_from_checkpoint is 'latest', but output_dir has no complete checkpoint-N folder. Remove resume_from_checkpoint to start from the beginning.",
+                    "training.resume_from_checkpoint");
+            return newest[^1].Path;
+        }
+        var folder = Path.GetFullPath(setting, baseDirectory);
+        if (!File.Exists(Path.Combine(folder, TrainerState.FileName)))
+            throw new TrainingFailedException("NoCheckpoint", ErrorKind.ObjectNotFound,
+                $"resume_from_checkpoint '{folder}' is not a checkpoint folder (it has no {TrainerState.FileName}). Give a checkpoint-N folder this module wrote, or 'latest'.",
+                "training.resume_from_checkpoint");
+        return folder;
     }
 
     private static TrainingFailedException Missing(string field, string fix) =>

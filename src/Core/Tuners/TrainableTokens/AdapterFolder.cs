@@ -22,13 +22,16 @@ public static class AdapterFolder
     /// <summary>The tensor name PEFT gives a layer's rows.</summary>
     public static string KeyFor(string modulePath) => KeyPrefix + modulePath + KeySuffix;
 
-    /// <summary>Saves adapter <paramref name="name"/> into <paramref name="folder"/>, atomically; an existing folder is replaced only with <paramref name="overwrite"/>.</summary>
-    public static void Save(TrainableTokensModel model, string name, string folder, bool overwrite)
+    /// <summary>Saves adapter <paramref name="name"/> into <paramref name="folder"/>, atomically; an existing folder is replaced only with <paramref name="overwrite"/>.
+    /// Only PEFT's two files (and what <paramref name="alsoWrite"/> adds) are written: no marker unless <paramref name="writer"/> is given.</summary>
+    public static void Save(TrainableTokensModel model, string name, string folder, bool overwrite,
+        Action<string>? alsoWrite = null, string? writer = null)
     {
         if (!model.Configs.TryGetValue(name, out var config))
             throw new ArgumentException($"There is no adapter '{name}'.", nameof(name));
         AtomicFolder.Write(folder, temp =>
         {
+            alsoWrite?.Invoke(temp);
             File.WriteAllText(Path.Combine(temp, TrainableTokensAdapterConfig.FileName), config.ToJson(), new UTF8Encoding(false));
             using var scope = NewDisposeScope();
             var tensors = model.Layers.Values
@@ -36,7 +39,7 @@ public static class AdapterFolder
                 .Select(l => new KeyValuePair<string, Tensor>(KeyFor(l.Path), l.Adapters[name].Values.detach().to(ScalarType.Float32).cpu().contiguous()))
                 .ToList();
             SafetensorsWriter.Write(Path.Combine(temp, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        }, overwrite);
+        }, overwrite, writer);
     }
 
     /// <summary>Reads a folder's adapter_config.json; pickle-only folders and missing files get errors that say what to do.</summary>

@@ -68,7 +68,7 @@ public class AddedTokensTests
             File.Copy(file, Path.Combine(source, Path.GetFileName(file)));
         }
         var before = Directory.GetFileSystemEntries(source).Length;
-        var error = Assert.Throws<ArgumentException>(() =>
+        var error = Assert.Throws<OutputConflictException>(() =>
             TokenAdder.Run(new AddTokensRequest { Source = source, Output = Path.Combine(source, "with-think"), Tokens = new[] { "<x>" } }));
         Assert.Contains("inside", error.Message);
         Assert.Equal(before, Directory.GetFileSystemEntries(source).Length);

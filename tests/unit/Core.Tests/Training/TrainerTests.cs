@@ -147,6 +147,131 @@ public sealed class TrainerTests : IDisposable
         Assert.All(full.Zip(accumulated), p => Assert.Equal(p.First, p.Second, 1e-5f));
     }
 
+    private static float[] AdapterRows(string folder)
+    {
+        using var model = ModelLoader.Load(Llama3);
+        using var tuner = new TrainableTokensModel(model);
+        AdapterFolder.Load(tuner, folder, "a");
+        return tuner.TrainableParameters("a").Single().detach().data<float>().ToArray();
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_gives_exactly_the_uninterrupted_result()
+    {
+        // Batch 1 over the 4 quickstart examples: checkpoint-2 is mid-epoch, checkpoint-4 at an epoch's end.
+        RunConfig Config(string output, string? resume = null)
+        {
+            var run = Run(maxSteps: 7, saveSteps: 2, output: output);
+            return run with { Training = run.Training! with { PerDeviceTrainBatchSize = 1, LrSchedulerType = "cosine", WarmupSteps = 2, ResumeFromCheckpoint = resume } };
+        }
+        var whole = Trainer.Run(new TrainingRequest(Config("whole")));
+
+        TrainingResult StopAt(int step, string? resume)
+        {
+            using var cancel = new CancellationTokenSource();
+            var r = Trainer.Run(new TrainingRequest(Config("parts", resume)), new SyncProgress(p => { if (p.Step == step) cancel.Cancel(); }), cancel.Token);
+            Assert.True(r.Cancelled);
+            return r;
+        }
+        Assert.Equal(new[] { "checkpoint-2" }, StopAt(3, null).Checkpoints.Select(Path.GetFileName));
+        Assert.Equal(new[] { "checkpoint-2", "checkpoint-4" }, StopAt(5, "latest").Checkpoints.Select(Path.GetFileName));
+        var resumed = Trainer.Run(new TrainingRequest(Config("parts", resume: "latest")));
+
+        Assert.Equal(7, resumed.Steps);
+        Assert.Equal(whole.FinalLoss, resumed.FinalLoss);
+        Assert.Equal(whole.FirstLoss, resumed.FirstLoss);
+        Assert.Equal(AdapterRows(whole.AdapterFolder!), AdapterRows(resumed.AdapterFolder!));
+        Assert.Equal(new[] { "checkpoint-2", "checkpoint-4", "checkpoint-6" }, resumed.Checkpoints.Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Resuming_refuses_a_checkpoint_of_other_tokens()
+    {
+        var run = Run(maxSteps: 3, saveSteps: 2);
+        Trainer.Run(new TrainingRequest(run));
+        var other = run with
+        {
+            TrainableTokens = new TrainableTokensConfig { TokenIndices = new[] { 10004 } },
+            Training = run.Training! with { ResumeFromCheckpoint = "latest", MaxSteps = 4 },
+        };
+        var e = Assert.Throws<TrainingFailedException>(() => Trainer.Run(new TrainingRequest(other)));
+        Assert.Equal("CheckpointMismatch", e.ErrorId);
+        Assert.Contains("trainer_state.json", e.Target);
+    }
+
+    [Fact]
+    public void A_forced_rerun_that_fails_gives_the_previous_adapter_and_checkpoints_back()
+    {
+        var output = Path.Combine(_dir, "adapter");
+        Trainer.Run(new TrainingRequest(Run(maxSteps: 3, saveSteps: 2)));
+        var before = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Order().Select(f => (f, Hash: Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))))).ToList();
+
+        // Fails after its first checkpoint was written (the old ones are set aside by then).
+        Assert.Throws<InvalidOperationException>(() => Trainer.Run(new TrainingRequest(Run(maxSteps: 9, saveSteps: 1)) { OverwriteOutputDir = true },
+            new SyncProgress(p => { if (p.Step == 2) throw new InvalidOperationException("disk gone"); })));
+
+        var after = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Order().Select(f => (f, Hash: Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))))).ToList();
+        Assert.Equal(before, after);
+        Assert.Empty(Directory.GetDirectories(output, ".*"));
+    }
+
+    [Fact]
+    public void A_cancelled_forced_rerun_puts_the_previous_run_back()
+    {
+        var output = Path.Combine(_dir, "adapter");
+        Trainer.Run(new TrainingRequest(Run(maxSteps: 3, saveSteps: 2)));
+        var weights = File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors"));
+        using var cancel = new CancellationTokenSource();
+        var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 9, saveSteps: 1)) { OverwriteOutputDir = true },
+            new SyncProgress(p => { if (p.Step == 3) cancel.Cancel(); }), cancel.Token);
+        Assert.True(result.Cancelled);
+        Assert.Contains("put back", result.Message);
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors")));
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-2" },
+            Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void A_run_repairs_what_a_killed_run_left_and_restores_a_set_aside_previous_run()
+    {
+        var output = Path.Combine(_dir, "adapter");
+        Trainer.Run(new TrainingRequest(Run(maxSteps: 3, saveSteps: 2)));
+        var weights = File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors"));
+        // What kill -9 leaves at various moments of a forced rerun: the previous run set aside, a new checkpoint, a
+        // partial checkpoint, a half-deleted rotation, a partial final adapter, and a weights file without config.
+        var previous = Directory.CreateDirectory(Path.Combine(output, ".previous." + Guid.NewGuid().ToString("N"))).FullName;
+        foreach (var item in new[] { "checkpoint-2", "adapter_config.json", "adapter_model.safetensors" })
+        {
+            if (Directory.Exists(Path.Combine(output, item))) Directory.Move(Path.Combine(output, item), Path.Combine(previous, item));
+            else File.Move(Path.Combine(output, item), Path.Combine(previous, item));
+        }
+        File.WriteAllText(Path.Combine(previous, ".moved"), "");
+        Directory.CreateDirectory(Path.Combine(output, "checkpoint-1"));
+        File.WriteAllText(Path.Combine(output, "checkpoint-1", "adapter_config.json"), "{}");
+        Directory.CreateDirectory(Path.Combine(output, $".checkpoint-3.{Guid.NewGuid():N}.partial"));
+        Directory.CreateDirectory(Path.Combine(output, $".checkpoint-0.{Guid.NewGuid():N}.deleting"));
+        Directory.CreateDirectory(Path.Combine(output, $".adapter.{Guid.NewGuid():N}.partial"));
+        File.WriteAllText(Path.Combine(output, "adapter_model.safetensors"), "half");
+
+        // The next run, which fails at once (its dataset is missing), must still leave the folder repaired.
+        using (new OutputFolder(output, overwrite: false, limit: null, resuming: false)) { }
+
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-2" },
+            Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order());
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors")));
+    }
+
+    [Fact]
+    public void A_second_run_on_the_same_output_folder_is_refused_naming_the_holder()
+    {
+        var output = Path.Combine(_dir, "adapter");
+        using var first = new OutputFolder(output, overwrite: false, limit: null, resuming: false);
+        var e = Assert.Throws<OutputWriteException>(() => Trainer.Run(new TrainingRequest(Run(maxSteps: 1))));
+        Assert.Equal("OutputLocked", e.ErrorId);
+        Assert.Contains($"process {Environment.ProcessId}", e.Message);
+        Assert.Contains("Start-TokenTraining", e.Message);
+    }
+
     /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {

@@ -94,7 +94,9 @@ public sealed class AdapterMergeTests : IDisposable
         var result = AdapterMerge.Run(new AdapterMergeRequest(model, new[] { adapter }, output));
         Assert.Equal(Directory.GetFiles(model).Select(Path.GetFileName).OrderBy(n => n), Directory.GetFiles(output).Select(Path.GetFileName).OrderBy(n => n));
         var shard = Path.GetFileName(result.Changes[0].File);
-        foreach (var file in Directory.GetFiles(model).Where(f => Path.GetFileName(f) != shard))
+        // The marker names the command that wrote each folder (New-TinyModel, then Merge-TokenAdapter): it must differ.
+        Assert.Equal(AdapterMerge.Writer, AtomicFolder.WriterOf(output));
+        foreach (var file in Directory.GetFiles(model).Where(f => Path.GetFileName(f) != shard && Path.GetFileName(f) != AtomicFolder.MarkerFileName))
             Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(Path.Combine(output, Path.GetFileName(file))));
     }
 
@@ -139,7 +141,7 @@ public sealed class AdapterMergeTests : IDisposable
         var adapter = Adapter("e", new long[] { 1 }, 0.1f);
         var output = Path.Combine(_dir, "out-exists");
         Directory.CreateDirectory(output);
-        Assert.Throws<IOException>(() => AdapterMerge.Run(new AdapterMergeRequest(model, new[] { adapter }, output)));
+        Assert.Equal("OutputExists", Assert.Throws<OutputConflictException>(() => AdapterMerge.Run(new AdapterMergeRequest(model, new[] { adapter }, output))).ErrorId);
         AdapterMerge.Run(new AdapterMergeRequest(model, new[] { adapter }, output) { Overwrite = true });
         Assert.True(File.Exists(Path.Combine(output, "model.safetensors")));
     }
