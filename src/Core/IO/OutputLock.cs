@@ -55,7 +55,9 @@ public sealed class OutputLock : IDisposable
                 started = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
                 command,
             });
-            AtomicFile.WriteAllBytes(holderPath, Encoding.UTF8.GetBytes(holder));
+            // Written in place, not via a temp file: a kill must leave nothing but these two files, which the next
+            // holder reuses; a torn description only reads as "holder unknown".
+            File.WriteAllBytes(holderPath, Encoding.UTF8.GetBytes(holder));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

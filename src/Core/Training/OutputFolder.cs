@@ -28,7 +28,6 @@ internal sealed partial class OutputFolder : IDisposable
     private readonly int? _limit;
     private readonly OutputLock _lock;
     private readonly List<(int Step, string Path)> _checkpoints = new();
-    private readonly List<string> _written = new();
     private string? _previous;
     private bool _previousComplete;
     private bool _prepared;
@@ -67,15 +66,15 @@ internal sealed partial class OutputFolder : IDisposable
     {
         Prepare();
         var folder = Path.Combine(_path, Trainer.CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
-        AdapterFolder.Save(model, name, folder, overwrite: true, alsoWrite);
         _checkpoints.RemoveAll(c => c.Step == step);
-        _checkpoints.Add((step, folder));
-        _written.Add(folder);
-        while (_limit is { } limit && _checkpoints.Count > limit)
+        // Rotate first, so a kill at any moment leaves at most save_total_limit checkpoints (the newest kept).
+        while (_limit is { } limit && _checkpoints.Count >= limit)
         {
             AtomicFolder.Delete(_checkpoints[0].Path);
             _checkpoints.RemoveAt(0);
         }
+        AdapterFolder.Save(model, name, folder, overwrite: true, alsoWrite);
+        _checkpoints.Add((step, folder));
         return folder;
     }
 
@@ -161,6 +160,8 @@ internal sealed partial class OutputFolder : IDisposable
             var name = Path.GetFileName(entry);
             var leftover = Leftover().Match(name);
             if (leftover.Success) AtomicFolder.RecoverInterrupted(Path.Combine(_path, leftover.Groups[1].Value));
+            // Locks and temporary files of writes a kill interrupted: nobody holds them, as this run holds output_dir's lock.
+            else if (StaleLock().IsMatch(name)) AtomicFolder.DeleteQuietly(entry);
         }
         foreach (var previous in Directory.EnumerateDirectories(_path, PreviousPrefix + "*").ToList())
         {
@@ -206,6 +207,9 @@ internal sealed partial class OutputFolder : IDisposable
             .Select(c => (c.Step, c.Path))
             .ToList();
     }
+
+    [GeneratedRegex("^\\.(checkpoint-[0-9]+|adapter\\.[0-9a-f]{32}\\.partial)\\.lock(\\.json)?$|^\\..+\\.[0-9a-f]{32}\\.tmp$")]
+    private static partial Regex StaleLock();
 
     [GeneratedRegex("^\\.(.+)\\.[0-9a-f]{32}\\.(partial|old|deleting)$")]
     private static partial Regex Leftover();

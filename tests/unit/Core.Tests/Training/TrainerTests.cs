@@ -252,6 +252,9 @@ public sealed class TrainerTests : IDisposable
         Directory.CreateDirectory(Path.Combine(output, $".checkpoint-0.{Guid.NewGuid():N}.deleting"));
         Directory.CreateDirectory(Path.Combine(output, $".adapter.{Guid.NewGuid():N}.partial"));
         File.WriteAllText(Path.Combine(output, "adapter_model.safetensors"), "half");
+        File.WriteAllText(Path.Combine(output, ".checkpoint-3.lock"), "");
+        File.WriteAllText(Path.Combine(output, ".checkpoint-3.lock.json"), "{}");
+        File.WriteAllText(Path.Combine(output, $".adapter_config.json.{Guid.NewGuid():N}.tmp"), "{");
 
         // The next run, which fails at once (its dataset is missing), must still leave the folder repaired.
         using (new OutputFolder(output, overwrite: false, limit: null, resuming: false)) { }
