@@ -20,8 +20,8 @@ public static class OutputGuard
             var inReal = RealPath.Of(input.Path);
             string? relation = null;
             if (string.Equals(outReal, inReal, StringComparison.Ordinal)) relation = "is";
-            else if (RealPath.IsSameOrInside(inReal, outReal)) relation = "contains";
-            else if (RealPath.IsSameOrInside(outReal, inReal)) relation = "is inside";
+            else if (RealPath.IsInside(inReal, outReal)) relation = "contains";
+            else if (RealPath.IsInside(outReal, inReal)) relation = "is inside";
             if (relation is null) continue;
             throw new OutputConflictException(
                 $"The output {optionName} '{output}' {relation} the {input.Role} '{input.Path}'" +

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.MemoryMappedFiles;
 using System.Linq;
 using TorchSharp;
 using TrainableTokens.Core.Runtime;
@@ -10,21 +9,22 @@ namespace TrainableTokens.Core.IO;
 
 /// <summary>
 /// One safetensors file, opened for reading. <see cref="Open"/> reads and checks only the header; tensor data stays on
-/// disk and is copied from a read-only memory map straight into native tensor memory when a tensor is loaded, so a
-/// multi-GB checkpoint costs no managed memory. Loading is safe from several threads at once.
+/// disk and is read with positional reads straight into native tensor memory when a tensor is loaded, so a multi-GB
+/// checkpoint costs no managed memory. A file that shrinks or is rewritten while it is read gives an
+/// <see cref="InvalidSafetensorsException"/>, never a half-read tensor. Loading is safe from several threads at once.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
 {
     private readonly FileStream _stream;
-    private readonly MemoryMappedFile _map;
+    private readonly FileStamp _opened;
     private readonly Dictionary<string, SafetensorsTensorInfo> _byName;
     private bool _disposed;
 
-    private SafetensorsFile(string path, FileStream stream, MemoryMappedFile map, SafetensorsHeader header)
+    private SafetensorsFile(string path, FileStream stream, FileStamp opened, SafetensorsHeader header)
     {
         Path = path;
         _stream = stream;
-        _map = map;
+        _opened = opened;
         DataStart = header.DataStart;
         Metadata = header.Metadata;
         Tensors = header.Tensors;
@@ -49,13 +49,14 @@ public sealed class SafetensorsFile : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         var full = System.IO.Path.GetFullPath(path);
         // FileShare.Read|Delete: other readers are fine, and an atomic replace (rename over the file) does not disturb this one.
+        // A FIFO would block the open until a writer came, a device never ends: only regular files are read.
+        UserFile.CheckRegular(full, "safetensors file", m => new InvalidSafetensorsException(m, full));
         var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.RandomAccess);
         try
         {
-            var length = stream.Length;
-            var header = SafetensorsHeader.Read(full, stream.SafeFileHandle, length);
-            var map = MemoryMappedFile.CreateFromFile(stream, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            return new SafetensorsFile(full, stream, map, header);
+            var opened = FileStamp.Of(stream.SafeFileHandle);
+            var header = SafetensorsHeader.Read(full, stream.SafeFileHandle, opened.Size);
+            return new SafetensorsFile(full, stream, opened, header);
         }
         catch
         {
@@ -102,17 +103,9 @@ public sealed class SafetensorsFile : IDisposable
         ThrowIfDisposed();
         if (info.ByteLength > Array.MaxLength)
             throw new InvalidOperationException($"Tensor '{name}' in '{Path}' has {info.ByteLength} bytes, too many for one array; use Load instead.");
-        CheckStillComplete(info);
         var bytes = new byte[info.ByteLength];
-        var span = bytes.AsSpan();
-        var offset = info.Begin;
-        while (!span.IsEmpty)
-        {
-            var read = RandomAccess.Read(_stream.SafeFileHandle, span, offset);
-            if (read <= 0) throw ChangedSinceOpened(info);
-            span = span[read..];
-            offset += read;
-        }
+        ReadInto(info, 0, bytes);
+        CheckUnchanged(info);
         return bytes;
     }
 
@@ -120,43 +113,38 @@ public sealed class SafetensorsFile : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _map.Dispose();
         _stream.Dispose();
     }
-
-    /// <summary>Bytes mapped at a time. A view's pages count as resident while it lives, so mapping a whole tensor
-    /// would hold a second copy of the largest tensor at the peak; 64 MiB windows keep that overhead small.</summary>
-    internal const long WindowBytes = 64L << 20;
 
     private void CopyInto(SafetensorsTensorInfo info, torch.Tensor tensor)
     {
         if (info.ByteLength == 0) return;
-        CheckStillComplete(info);
-        TensorMemory.ForEachChunk(tensor, (chunk, offset) => CopyWindow(info, offset, chunk), WindowBytes);
+        TensorMemory.ForEachChunk(tensor, (chunk, offset) => ReadInto(info, offset, chunk));
+        CheckUnchanged(info);
     }
 
-    private unsafe void CopyWindow(SafetensorsTensorInfo info, long offset, Span<byte> destination)
+    /// <summary>
+    /// Positional reads straight into the destination, not a memory map: reading a mapped page past the end of a
+    /// file that shrank raises SIGBUS, which kills the process, and no length check beforehand can rule that out.
+    /// A read that meets the end of the file early is our error instead.
+    /// </summary>
+    private void ReadInto(SafetensorsTensorInfo info, long offset, Span<byte> destination)
     {
-        using var view = _map.CreateViewAccessor(info.Begin + offset, destination.Length, MemoryMappedFileAccess.Read);
-        var handle = view.SafeMemoryMappedViewHandle;
-        byte* start = null;
-        handle.AcquirePointer(ref start);
-        try
+        var start = destination;
+        var position = info.Begin + offset;
+        while (!destination.IsEmpty)
         {
-            var source = start + view.PointerOffset;
-            if (info.DType == SafetensorsDType.BOOL) CheckBooleans(info, source, destination.Length, offset);
-            new ReadOnlySpan<byte>(source, destination.Length).CopyTo(destination);
+            var read = RandomAccess.Read(_stream.SafeFileHandle, destination, position);
+            if (read <= 0) throw ChangedSinceOpened(info);
+            destination = destination[read..];
+            position += read;
         }
-        finally
-        {
-            handle.ReleasePointer();
-        }
+        if (info.DType == SafetensorsDType.BOOL) CheckBooleans(info, start, offset);
     }
 
     /// <summary>libtorch treats a bool byte other than 0 or 1 as undefined behaviour, so such a file is refused.</summary>
-    private unsafe void CheckBooleans(SafetensorsTensorInfo info, byte* source, int length, long firstElement)
+    private void CheckBooleans(SafetensorsTensorInfo info, ReadOnlySpan<byte> chunk, long firstElement)
     {
-        var chunk = new ReadOnlySpan<byte>(source, length);
         var bad = chunk.IndexOfAnyExcept((byte)0, (byte)1);
         if (bad >= 0)
             throw new InvalidSafetensorsException(
@@ -164,14 +152,20 @@ public sealed class SafetensorsFile : IDisposable
                 "BOOL elements must be 0 or 1. The file is damaged or was written by a faulty tool; download or export it again.", Path);
     }
 
-    /// <summary>Reading a mapped page past the end of a file that shrank would kill the process; check the length first.</summary>
-    private void CheckStillComplete(SafetensorsTensorInfo info)
+    /// <summary>A file written while it was read (shrunk and grown back, or rewritten in place) may have given a mix of
+    /// old and new bytes, so the tensor is refused unless the file is in the state it was opened in.</summary>
+    private void CheckUnchanged(SafetensorsTensorInfo info)
     {
-        if (_stream.Length < info.End) throw ChangedSinceOpened(info);
+        var now = FileStamp.Of(_stream.SafeFileHandle);
+        if (now.Size < info.End) throw ChangedSinceOpened(info, now.Size);
+        if (now != _opened)
+            throw new InvalidSafetensorsException(
+                $"'{Path}' changed after it was opened, while tensor '{info.Name}' was read from it. " +
+                "Make sure nothing else writes the file while it is read, then try again.", Path);
     }
 
-    private InvalidSafetensorsException ChangedSinceOpened(SafetensorsTensorInfo info) =>
-        new($"'{Path}' became shorter after it was opened: tensor '{info.Name}' needs bytes up to {info.End} but the file now has {_stream.Length}. " +
+    private InvalidSafetensorsException ChangedSinceOpened(SafetensorsTensorInfo info, long? length = null) =>
+        new($"'{Path}' became shorter after it was opened: tensor '{info.Name}' needs bytes up to {info.End} but the file now has {length ?? RandomAccess.GetLength(_stream.SafeFileHandle)}. " +
             "Make sure nothing else writes the file while it is read, then open it again.", Path);
 
     private string Sample()

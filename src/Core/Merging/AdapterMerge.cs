@@ -49,9 +49,13 @@ public static class AdapterMerge
         {
             AtomicFolder.Write(request.OutputPath, temp =>
             {
-                copied = CopyFolder(request.ModelFolder, temp);
+                // A throw in here (a source file that changed while it was copied) discards the whole temporary folder.
+                copied = prepared.Copy.CopyTo(temp);
                 foreach (var (change, rows) in prepared.Changes.Zip(prepared.Rows!))
-                    WriteRows(Path.Combine(temp, Path.GetRelativePath(request.ModelFolder, change.File)), change, rows, prepared.RowInfo[change]);
+                {
+                    var file = prepared.CopiedWeights[change];
+                    WriteRows(Path.Combine(temp, file.RelativePath), file, change, rows, prepared.RowInfo[change]);
+                }
             }, request.Overwrite, Writer);
         }
         finally
@@ -61,7 +65,8 @@ public static class AdapterMerge
         return prepared.Result with { BytesCopied = copied, Seconds = watch.Elapsed.TotalSeconds };
     }
 
-    private sealed record Prepared(AdapterMergeResult Result, IReadOnlyList<MergedRows> Changes, List<Tensor>? Rows, Dictionary<MergedRows, SafetensorsTensorInfo> RowInfo);
+    private sealed record Prepared(AdapterMergeResult Result, IReadOnlyList<MergedRows> Changes, List<Tensor>? Rows, Dictionary<MergedRows, SafetensorsTensorInfo> RowInfo,
+        ModelFolderCopy Copy, Dictionary<MergedRows, PlannedFile> CopiedWeights);
 
     private static Prepared Prepare(AdapterMergeRequest request, bool loadRows)
     {
@@ -142,13 +147,17 @@ public static class AdapterMerge
                     rowInfo[change] = target;
                 }
             }
+            // Walked before anything is written (and under -WhatIf): links out of the folder are refused here.
+            var copy = ModelFolderCopy.Plan(request.ModelFolder);
+            var copiedWeights = changes.ToDictionary(c => c, c => copy.Find(Path.GetRelativePath(modelFull, c.File))
+                ?? throw new InvalidOperationException($"'{c.File}' is not among the files planned for copying from '{modelFull}'."));
+            return new Prepared(new AdapterMergeResult(outFull, names, changes, 0, 0), changes, rows, rowInfo, copy, copiedWeights);
         }
         catch
         {
             if (rows is not null) foreach (var r in rows) r.Dispose();
             throw;
         }
-        return new Prepared(new AdapterMergeResult(outFull, names, changes, 0, 0), changes, rows, rowInfo);
     }
 
     private static void CheckSameRows(SafetensorsFile weights, SafetensorsTensorInfo head, SafetensorsTensorInfo embedding)
@@ -161,26 +170,31 @@ public static class AdapterMerge
                 $"'{weights.Path}': '{head.Name}' differs from '{embedding.Name}', but the model ties its LM head to the embedding, so both must hold the same rows.", weights.Path);
     }
 
-    /// <summary>Copies every file (and sub-folder) of the model folder; the rows are patched in the copy afterwards.</summary>
-    private static long CopyFolder(string from, string to)
-    {
-        long bytes = 0;
-        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
-            bytes += new FileInfo(file).Length;
-        }
-        return bytes;
-    }
-
-    /// <summary>Overwrites the rows of one tensor in place: one seek and write per row, nothing else in the file moves.</summary>
-    private static void WriteRows(string file, MergedRows change, Tensor rows, SafetensorsTensorInfo target)
+    /// <summary>
+    /// Overwrites the rows of one tensor in place in the copy: one seek and write per row, nothing else in the file
+    /// moves. The copy's own header is read first and must place the tensor where the plan found it, so rows are
+    /// never written at offsets of a file that changed since.
+    /// </summary>
+    private static void WriteRows(string file, PlannedFile source, MergedRows change, Tensor rows, SafetensorsTensorInfo target)
     {
         long rowBytes = target.Shape[1] * target.DType.ElementSize();
         var bytes = rows.bytes.ToArray();
         using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var length = stream.Length;
+        SafetensorsHeader header;
+        try
+        {
+            header = SafetensorsHeader.Read(file, stream.SafeFileHandle, length);
+        }
+        catch (InvalidSafetensorsException e)
+        {
+            throw ModelFolderCopy.Changed(source, $"its copy is not a valid safetensors file ({e.Message})", e);
+        }
+        var copied = header.Tensors.FirstOrDefault(t => t.Name == change.Tensor);
+        if (copied is null || copied.DType != target.DType || !copied.Shape.SequenceEqual(target.Shape) || copied.Begin != target.Begin || copied.End != target.End)
+            throw ModelFolderCopy.Changed(source,
+                $"tensor '{change.Tensor}' was {target.DType} {SafetensorsHeader.FormatShape(target.Shape)} at bytes {target.Begin}..{target.End} when the merge was planned, " +
+                (copied is null ? "and the copy has no such tensor" : $"and is {copied.DType} {SafetensorsHeader.FormatShape(copied.Shape)} at bytes {copied.Begin}..{copied.End} in the copy"));
         for (int i = 0; i < change.TokenIndices.Count; i++)
         {
             stream.Position = target.Begin + change.TokenIndices[i] * rowBytes;

@@ -130,30 +130,24 @@ public static class TokenAdder
         return id.Value;
     }
 
+    /// <summary>Copies every file the output does not rewrite (sub-folders whole), verified against the source; links
+    /// out of the folder and files that change while they are copied are refused (<see cref="ModelFolderCopy"/>).</summary>
     private static void CopyOtherFiles(string source, string target, bool isModel, List<string> skipped)
     {
         var weights = isModel ? WeightFiles(source) : new HashSet<string>(StringComparer.Ordinal);
-        foreach (var path in Directory.EnumerateFiles(source))
+        bool Copied(string relative)
         {
-            var name = Path.GetFileName(path);
-            if (AddedTokensWriter.RewrittenFiles.Contains(name) || weights.Contains(name)) continue;
-            if (isModel && name == ModelConfigReader.FileName) continue;
-            if (isModel && PickleExtensions.Contains(Path.GetExtension(name), StringComparer.OrdinalIgnoreCase))
+            if (Path.GetDirectoryName(relative) is { Length: > 0 }) return true; // sub-folders are copied whole
+            if (AddedTokensWriter.RewrittenFiles.Contains(relative) || weights.Contains(relative)) return false;
+            if (isModel && relative == ModelConfigReader.FileName) return false;
+            if (isModel && PickleExtensions.Contains(Path.GetExtension(relative), StringComparer.OrdinalIgnoreCase))
             {
-                skipped.Add(name);
-                continue;
+                skipped.Add(relative);
+                return false;
             }
-            File.Copy(path, Path.Combine(target, name));
+            return true;
         }
-        foreach (var folder in Directory.EnumerateDirectories(source))
-            CopyFolder(folder, Path.Combine(target, Path.GetFileName(folder)));
-    }
-
-    private static void CopyFolder(string source, string target)
-    {
-        Directory.CreateDirectory(target);
-        foreach (var path in Directory.EnumerateFiles(source)) File.Copy(path, Path.Combine(target, Path.GetFileName(path)));
-        foreach (var folder in Directory.EnumerateDirectories(source)) CopyFolder(folder, Path.Combine(target, Path.GetFileName(folder)));
+        ModelFolderCopy.Plan(source, Copied).CopyTo(target);
     }
 
     private static HashSet<string> WeightFiles(string folder)

@@ -161,4 +161,16 @@ public sealed class OutputSafetyTests : IDisposable
         Assert.DoesNotContain(".partial", e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(_dir));
     }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_fifo_or_device_named_as_weights_is_refused_at_once_instead_of_hanging()
+    {
+        var fifo = Path.Combine(_dir, "model.safetensors");
+        using (var mk = Process.Start("mkfifo", [fifo])!) mk.WaitForExit();
+        var task = System.Threading.Tasks.Task.Run(() => Assert.Throws<InvalidSafetensorsException>(() => SafetensorsFile.Open(fifo)));
+        var finished = await System.Threading.Tasks.Task.WhenAny(task, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.True(finished == task, "opening a FIFO must not block");
+        Assert.Contains("FIFO", (await task).Message);
+        Assert.Contains("character device", Assert.Throws<InvalidSafetensorsException>(() => SafetensorsFile.Open("/dev/zero")).Message);
+    }
 }
