@@ -8,14 +8,14 @@
     Parameters  = @{
         Model           = 'The model folder (config.json, model.safetensors or a sharded checkpoint, tokenizer.json) or a tokenizer-only folder.'
         Token           = 'The token(s) to add, in order; their ids follow in the same order.'
-        OutputPath      = 'The folder to write (missing parents are created). An existing folder is replaced only with -Force.'
+        OutputPath      = 'The folder to write (missing parents are created). It must not be, contain or lie inside -Model. An existing folder is replaced only with -Force, and only if Add-TokenizerToken wrote it (it holds the hidden marker .trainable-tokens-output.json) or it is empty; the new one replaces it in one step once complete.'
         Special         = 'Add the tokens as special tokens: never split or normalized, left out by decoding with skip_special_tokens.'
         InitFrom        = 'How new embedding rows start: Mean (default), Text, Copy or Random. Rows past the new tokens (padding) use the mean (or random values with Random).'
         InitText        = 'With -InitFrom Text: one text for all new tokens or one per token; each new row is the mean of the rows of its text''s tokens, e.g. "begin reasoning" for <think>.'
         InitToken       = 'With -InitFrom Copy: one existing token for all new tokens or one per token; each new row is a copy of that token''s row. Give a vocabulary entry or a text that is one token.'
         PadToMultipleOf = 'Round the new vocabulary size up to a multiple of this number (for example 64), as resize_token_embeddings(pad_to_multiple_of=...).'
         Seed            = 'The seed of -InitFrom Random (default 0).'
-        Force           = 'Replace -OutputPath if it exists.'
+        Force           = 'Replace -OutputPath if it exists and Add-TokenizerToken wrote it. A folder or file it did not write is never replaced.'
     }
     Inputs      = @(
         @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }

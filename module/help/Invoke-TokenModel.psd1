@@ -8,7 +8,7 @@
     Parameters  = @{
         Model   = 'The Hugging Face model folder: config.json and model.safetensors (or model.safetensors.index.json with its shards).'
         InputId = 'The token ids of one sequence, each below the model''s vocab_size. ConvertTo-TokenId gives them for a text: (ConvertTo-TokenId ./model ''Hello'').Ids.'
-        OutFile = 'The safetensors file to write. Its folder must exist. An existing file is replaced only with -Force.'
+        OutFile = 'The safetensors file to write. Its folder must exist, and it must not lie inside -Model or -Adapter. An existing file is replaced only with -Force.'
         Dtype   = 'The dtype to run the model in: float32 (default, the most precise), bfloat16 or float16. The weights are converted on load; the file always holds float32.'
         Device  = 'The libtorch device to run on: cpu (default), or cuda / cuda:N with the CUDA build of the module.'
         Adapter = 'A Trainable Tokens adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT''s save_pretrained or this module writes it) to apply on top of the model. Its token ids and shapes are checked against the model.'

@@ -2,15 +2,15 @@
     Synopsis    = 'Merges Trainable Tokens adapters into a copy of a Hugging Face model folder, without loading the model.'
     Description = @(
         'Merge-TokenAdapter writes -OutputPath as a complete Hugging Face model folder: every file of -Model is copied, then only the trained rows of each adapter are written into the copy, in place (the input embedding; for an untied LM head targeted explicitly, its own rows too; a tied head shares the embedding and needs nothing more). The model is never loaded, so the merge takes about as long as copying the folder and needs memory for the adapters'' rows only. Every other tensor stays byte-identical.'
-        'Several adapters can be merged at once when their token ids are disjoint; overlapping adapters are refused before anything is written. All checks (the adapter targets a module the model has, shapes and hidden size match, token ids lie inside the vocabulary, -SafeMerge finds no NaN or infinity) run before the copy starts. The output appears complete or not at all: a failure or Ctrl+C leaves no partial folder.'
+        'Several adapters can be merged at once when their token ids are disjoint; overlapping adapters are refused before anything is written. All checks (the adapter targets a module the model has, shapes and hidden size match, token ids lie inside the vocabulary, -SafeMerge finds no NaN or infinity) run before the copy starts. The output appears complete or not at all: a failure, Ctrl+C, kill or full disk leaves no partial folder (a full disk is reported as DiskFull naming -OutputPath). Every copied file is checked against its source (size, and the header and data length of every safetensors file), so a model that changes while it is copied is an error, not a silently broken merge. Symbolic links are followed only inside the model folder (or into its Hugging Face cache''s blobs folder); a link out of it is refused.'
         'Rows are converted to the weight''s dtype (float32, bfloat16 or float16) with round-to-nearest-even, as PEFT does when it merges. The merged folder loads in transformers'' AutoModelForCausalLM unchanged.'
     )
     Parameters  = @{
         Model      = 'The Hugging Face model folder the adapters were trained on (config.json, model.safetensors or a sharded checkpoint).'
         Adapter    = 'One or more adapter folders (adapter_config.json + adapter_model.safetensors), from PEFT''s save_pretrained or this module. Accepts pipeline input, e.g. from Get-ChildItem or Get-TokenAdapter.'
-        OutputPath = 'The folder to write. It must not be -Model or inside it. An existing folder is replaced only with -Force.'
+        OutputPath = 'The folder to write. It must not be, contain or lie inside -Model or an -Adapter folder (links resolved). An existing folder is replaced only with -Force, and only if Merge-TokenAdapter wrote it (it holds the hidden marker .trainable-tokens-output.json) or it is empty; the new one replaces it in one step once complete.'
         SafeMerge  = 'Refuse adapters whose rows hold NaN or infinite values; nothing is written.'
-        Force      = 'Replace -OutputPath if it exists.'
+        Force      = 'Replace -OutputPath if it exists and Merge-TokenAdapter wrote it. A folder or file it did not write is never replaced.'
     }
     Inputs      = @(
         @{ Type = 'System.String'; Description = 'Adapter folder paths, by value or by the Path / FullName property.' }

@@ -6,7 +6,7 @@
     )
     Parameters  = @{
         ModelType        = 'The architecture (config.json model_type): llama, mistral, qwen2, gemma or gpt2.'
-        Path             = 'The folder to create (missing parent folders are created). An existing folder is replaced only with -Force.'
+        Path             = 'The folder to create (missing parent folders are created). An existing folder is replaced only with -Force, and only if New-TinyModel wrote it or it is empty.'
         Seed             = 'The random seed of the weights (default 0).'
         Dtype            = 'The dtype the weights are saved in: float32 (default), bfloat16 or float16.'
         Tied             = 'Tie the LM head to the input embedding (no lm_head.weight in the checkpoint). Without -Tied or -Untied the architecture''s Hugging Face default applies (tied for gemma and gpt2).'
@@ -20,7 +20,7 @@
         NumKeyValueHeads = 'The number of key/value heads for grouped-query attention (default 2; must divide -NumHeads; ignored for gpt2).'
         MaxPositions     = 'max_position_embeddings (n_positions for gpt2), default 128.'
         SlidingWindow    = 'The sliding-window size written to config.json (mistral).'
-        Force            = 'Replace -Path if it exists.'
+        Force            = 'Replace -Path if it exists and New-TinyModel wrote it.'
     }
     Inputs      = @(
         @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }

@@ -3,13 +3,14 @@
     Description = @(
         'Start-TokenTraining checks the run file first, exactly as Test-TrainableTokensConfig does (schema, model, device, dataset tokenised with the model''s tokenizer, output folder). Every error is written as an error record and nothing is trained or written. Warnings are written as warnings and training goes on.'
         'Training follows Hugging Face''s Trainer: the model is loaded in training.dtype on training.device, the dataset is tokenised as Measure-TokenDataset shows, and AdamW (betas 0.9/0.999, eps 1e-8, training.weight_decay) updates only the adapter''s rows. The learning rate warms up linearly (warmup_steps, or warmup_ratio of all steps) and then follows lr_scheduler_type (linear, cosine, constant, constant_with_warmup). Gradients of gradient_accumulation_steps batches add up before each step and are clipped to max_grad_norm. The loss is next-token cross-entropy over the labelled tokens. The same seed gives the same run.'
-        'Every save_steps steps a checkpoint is written to output_dir/checkpoint-N, keeping the save_total_limit most recent; at the end the adapter (adapter_config.json and adapter_model.safetensors, PEFT''s format) is written into output_dir. Each folder and file appears complete or not at all. Ctrl+C stops after the current step; checkpoints already written stay, the final adapter is not written.'
+        'Every save_steps steps a checkpoint is written to output_dir/checkpoint-N, keeping the save_total_limit most recent; at the end the adapter (adapter_config.json and adapter_model.safetensors, PEFT''s format) is written into output_dir. Each folder and file appears complete or not at all, even under kill -9; what a killed run leaves (hidden partial folders, stale locks) is removed by the next run on the same output_dir. A checkpoint also holds trainer_state.json and optimizer.safetensors (AdamW''s moments), so resume_from_checkpoint (a checkpoint folder, or latest) continues exactly where the run stopped: the same data order, schedule and result as an uninterrupted run. Ctrl+C stops after the current step; checkpoints already written stay, the final adapter is not written.'
+        'Nothing you own is lost: output_dir must not be, contain or lie inside the base model, the dataset or the run file. With -Force a previous run''s checkpoints and adapter are set aside, not deleted, until the new adapter is complete; a run that fails (a full disk, for example), is cancelled or is killed gets them back. Other files in output_dir are never touched. Only one run at a time may write an output_dir: a second one is refused with the holder''s process id, host and start time (the lock goes away by itself when that process ends).'
         'Progress shows the step, loss and learning rate; -Verbose writes a line every logging_steps steps. The output is a result object with Steps, TotalSteps, FirstLoss, FinalLoss, Seconds, TokensPerSecond, AdapterFolder and Checkpoints.'
     )
     Parameters  = @{
         Path  = 'The run file (YAML) to train. Relative paths inside it are relative to its folder.'
         Model = 'A Hugging Face model folder to train on instead of the run file''s training.base_model.'
-        Force = 'Allow output_dir to exist and hold files (as overwrite_output_dir: true); its content is replaced when the first checkpoint or the adapter is written.'
+        Force = 'Allow output_dir to hold an earlier run (as overwrite_output_dir: true). Its checkpoints and adapter are replaced only once the new adapter is complete; a failed, cancelled or killed run puts them back. Other files in output_dir are never touched.'
     }
     Inputs      = @(
         @{ Type = 'System.String'; Description = 'A run file path, by the Path or FullName property (for example from Get-Item).' }
@@ -30,7 +31,15 @@ Start-TokenTraining ./run.yaml -Model ./models/llama -WhatIf
 $result = Start-TokenTraining ./run.yaml -Model ./models/llama -Force
 "{0:0.000} -> {1:0.000} in {2:0.0} s" -f $result.FirstLoss, $result.FinalLoss, $result.Seconds
 '@
-            Remarks = '-WhatIf runs every check and trains nothing. -Force replaces the content of an existing output_dir.'
+            Remarks = '-WhatIf runs every check and trains nothing. -Force replaces an earlier run''s checkpoints and adapter in output_dir once the new adapter is complete.'
+        }
+        @{
+            Title   = 'Continue a run that was stopped or killed'
+            Code    = @'
+# in the run file:  resume_from_checkpoint: latest
+Start-TokenTraining ./run.yaml
+'@
+            Remarks = 'Starts from the newest complete checkpoint-N in output_dir, with its rows, optimizer state, step and place in the data: the result equals an uninterrupted run.'
         }
         @{
             Title   = 'Train, inspect and merge'
@@ -42,6 +51,6 @@ Merge-TokenAdapter -Model ./models/llama -Adapter $result.AdapterFolder -OutputP
             Remarks = 'The adapter is in PEFT''s format: PeftModel.from_pretrained in Python reads it too.'
         }
     )
-    Notes       = 'eval_split and resume_from_checkpoint are not used by this version yet: all examples are trained on, and a run file with resume_from_checkpoint is refused.'
+    Notes       = 'eval_split is not used by this version yet: all examples are trained on. A checkpoint is resumed only by a run with the same token ids and seed.'
     Links       = @('Test-TrainableTokensConfig', 'Measure-TokenDataset', 'Get-TokenAdapter', 'Merge-TokenAdapter', 'about_TrainableTokens')
 }
