@@ -45,9 +45,18 @@ public static class AdapterFolder
         if (!Directory.Exists(folder))
             throw new InvalidAdapterException($"Adapter folder '{folder}' does not exist.", folder);
         var configPath = Path.Combine(folder, TrainableTokensAdapterConfig.FileName);
-        if (!File.Exists(configPath))
+        if (FileKind.Of(configPath) == FileKindValue.Missing)
             throw new InvalidAdapterException($"'{folder}' has no {TrainableTokensAdapterConfig.FileName}: point at a folder written by PEFT's save_pretrained or by this module.", configPath);
-        return TrainableTokensAdapterConfig.FromJson(File.ReadAllText(configPath), configPath);
+        string json;
+        try
+        {
+            json = UserFile.ReadAllText(configPath, TrainableTokensAdapterConfig.MaxFileBytes, "adapter config", message => new InvalidAdapterException(message, configPath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidAdapterException($"The adapter config '{configPath}' cannot be read: {e.Message} Check the file and its permissions.", configPath, e);
+        }
+        return TrainableTokensAdapterConfig.FromJson(json, configPath);
     }
 
     /// <summary>Opens adapter_model.safetensors; refuses a pickle file (adapter_model.bin) rather than loading it.</summary>
