@@ -112,6 +112,7 @@ public static class AdapterFolder
                         $"'{weights.Path}' has no tensor '{KeyFor(layer.Path)}' for the targeted module {layer.Path}. It holds: " +
                         $"{string.Join(", ", weights.Tensors.Select(t => t.Name))}. Was the adapter trained for a model of another architecture?", weights.Path);
                 expectedKeys.Add(info.Name);
+                CheckFloat(weights, info);
                 var rows = layer.Adapters[name].Values;
                 if (!info.Shape.SequenceEqual(rows.shape))
                     throw new InvalidAdapterException(
@@ -136,6 +137,15 @@ public static class AdapterFolder
         return config;
     }
 
+    /// <summary>Trained rows are floats; integer or boolean values cast to floats would be a different adapter, silently.</summary>
+    private static void CheckFloat(SafetensorsFile weights, SafetensorsTensorInfo info)
+    {
+        if (info.DType is SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64) return;
+        throw new InvalidAdapterException(
+            $"'{weights.Path}': tensor '{info.Name}' is stored as {info.DType.HeaderName()}, but trained rows are floating-point values. " +
+            "Save the adapter with F32, BF16 or F16 rows (PEFT's save_pretrained does).", weights.Path);
+    }
+
     /// <summary>
     /// PEFT 0.21 also saves a tied LM head's rows (the same tensor as the embedding's) under lm_head. Accept that
     /// entry when it equals the embedding's rows; different values would be ambiguous, so they are refused.
@@ -146,6 +156,7 @@ public static class AdapterFolder
         var headPath = model.EmbeddingModules[1];
         var embeddingPath = model.EmbeddingModules[0];
         if (FindRows(weights, headPath) is not { } head || !model.Layers.TryGetValue(embeddingPath, out var layer) || !layer.Adapters.ContainsKey(name)) return;
+        CheckFloat(weights, head);
         using var scope = NewDisposeScope();
         var rows = layer.Adapters[name].Values;
         var stored = weights.Load(head.Name).to(ScalarType.Float32);
