@@ -284,6 +284,16 @@ public sealed class HostileConfigTests : IDisposable
     }
 
     [Fact]
+    public void A_device_number_too_large_for_an_int_is_a_finding_not_an_overflow()
+    {
+        var config = RunConfig.FromYaml("trainable_tokens:\n  token_indices: [5]\ntraining:\n  device: cuda:99999999999\n", "run.yaml");
+
+        var report = Core.Preflight.RunPreflight.Check(new Core.Preflight.PreflightRequest(config));
+
+        Assert.Equal("training.device", Assert.Single(report.Findings, f => f.Severity == ConfigSeverity.Error).Field);
+    }
+
+    [Fact]
     public void A_run_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer()
     {
         var path = HostileFiles.Fifo(_folder.File("run.yaml"));
