@@ -86,30 +86,30 @@ internal sealed class ConfigValidator
 
     public void NotNull(string key, object? value, string expected)
     {
-        if (value is null && !ReadFailed(key)) Error(key, $"'{Field(key)}' must be {expected}; it is null.");
+        if (value is null && !ReadFailed(key) && !Omit()) Error(key, $"'{Field(key)}' must be {expected}; it is null.");
     }
 
     public void Minimum(string key, double? value, double minimum, int? item = null, string? hint = null)
     {
-        if (value is { } v && v < minimum && !ReadFailed(key, item))
+        if (value is { } v && v < minimum && !ReadFailed(key, item) && !Omit())
             Error(key, $"'{Field(key, item)}' is {Number(v)}; it must be {Number(minimum)} or more.{Hint(hint)}", item);
     }
 
     public void Maximum(string key, double? value, double maximum, int? item = null, string? hint = null)
     {
-        if (value is { } v && v > maximum && !ReadFailed(key, item))
+        if (value is { } v && v > maximum && !ReadFailed(key, item) && !Omit())
             Error(key, $"'{Field(key, item)}' is {Number(v)}; it must be {Number(maximum)} or less.{Hint(hint)}", item);
     }
 
     public void ExclusiveMinimum(string key, double? value, double minimum, int? item = null, string? hint = null)
     {
-        if (value is { } v && v <= minimum && !ReadFailed(key, item))
+        if (value is { } v && v <= minimum && !ReadFailed(key, item) && !Omit())
             Error(key, $"'{Field(key, item)}' is {Number(v)}; it must be greater than {Number(minimum)}.{Hint(hint)}", item);
     }
 
     public void ExclusiveMaximum(string key, double? value, double maximum, int? item = null, string? hint = null)
     {
-        if (value is { } v && v >= maximum && !ReadFailed(key, item))
+        if (value is { } v && v >= maximum && !ReadFailed(key, item) && !Omit())
             Error(key, $"'{Field(key, item)}' is {Number(v)}; it must be less than {Number(maximum)}.{Hint(hint)}", item);
     }
 
@@ -153,7 +153,7 @@ internal sealed class ConfigValidator
 
     public void OneOf(string key, string? value, IReadOnlyList<string> allowed, int? item = null, string? hint = null)
     {
-        if (value is null || allowed.Contains(value) || ReadFailed(key, item)) return;
+        if (value is null || allowed.Contains(value) || ReadFailed(key, item) || Omit()) return;
         var suggestion = KeySuggestion.Closest(value, allowed);
         var fix = suggestion is null ? $"Use one of: {string.Join(", ", allowed)}." : $"Did you mean '{suggestion}'? Allowed: {string.Join(", ", allowed)}.";
         Error(key, $"'{Field(key, item)}' is '{ConfigLimits.Quote(value)}', which is not allowed. {fix}{Hint(hint)}", item);
@@ -161,19 +161,26 @@ internal sealed class ConfigValidator
 
     public void Matches(string key, string? value, Regex pattern, int? item = null, string? hint = null)
     {
-        if (value is null || pattern.IsMatch(value) || ReadFailed(key, item)) return;
+        if (value is null || pattern.IsMatch(value) || ReadFailed(key, item) || Omit()) return;
         var fix = hint is null ? $" It must match the pattern {pattern}." : " " + hint;
         Error(key, $"'{Field(key, item)}' is '{ConfigLimits.Quote(value)}', which is not valid.{fix}", item);
     }
 
+    /// <summary>
+    /// True (and counted) when the list is full and the next finding would be left out anyway: checks ask before they
+    /// build a message, so a million bad values cost a counter, not a million strings.
+    /// </summary>
+    private bool Omit(ConfigSeverity severity = ConfigSeverity.Error)
+    {
+        if (_findings.Items.Count < ConfigLimits.MaxFindings) return false;
+        if (severity == ConfigSeverity.Error) _findings.OmittedErrors++;
+        else _findings.OmittedWarnings++;
+        return true;
+    }
+
     private void Add(ConfigSeverity severity, string key, int? item, string message)
     {
-        if (_findings.Items.Count >= ConfigLimits.MaxFindings)
-        {
-            if (severity == ConfigSeverity.Error) _findings.OmittedErrors++;
-            else _findings.OmittedWarnings++;
-            return;
-        }
+        if (Omit(severity)) return;
         var (line, column) = Position(key, item);
         _findings.Items.Add(new ConfigFinding(severity, Field(key, item), line, column, message) { Source = _origin?.State.SourceName });
     }

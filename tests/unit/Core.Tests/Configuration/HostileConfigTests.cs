@@ -195,6 +195,23 @@ public sealed class HostileConfigTests : IDisposable
     }
 
     [Fact]
+    public void A_million_bad_ids_on_one_line_cost_megabytes_not_gigabytes()
+    {
+        // Each -1 is two findings (negative, repeated): before the caps this made a 382 MB message and took 5 GB and a minute.
+        var json = "{\"peft_type\": \"TRAINABLE_TOKENS\", \"token_indices\": [" + string.Join(",", Enumerable.Repeat("-1", 1_000_000)) + "]}";
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = Stopwatch.StartNew();
+
+        var error = Assert.Throws<InvalidConfigException>(() => TrainableTokensConfig.FromPeftJson(json, "adapter_config.json"));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"Reading took {clock.Elapsed}.");
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 1L << 30, "Reading allocated more than 1 GiB.");
+        Assert.True(error.Message.Length < 5000, $"The message has {error.Message.Length} characters.");
+        Assert.True(error.Findings.Count <= ConfigLimits.MaxFindings + 1);
+        Assert.Contains("more problems are not listed", error.Findings[^1].Message);
+    }
+
+    [Fact]
     public void A_list_past_the_parsers_item_limit_stops_reading()
     {
         var yaml = "a: [" + string.Join(",", Enumerable.Repeat("1", ConfigLimits.MaxItems + 1)) + "]\n";
