@@ -4,18 +4,11 @@ using System.Text;
 
 namespace TrainableTokens.Core.Configuration;
 
-/// <summary>The run file on disk: reading it with positions, and writing it with the line that lets editors check it.</summary>
+/// <summary>The run file on disk: writing it with the line that lets editors check it (reading: RunConfig.Load.cs).</summary>
 public sealed partial record RunConfig
 {
     /// <summary>The JSON Schema file that describes run files, as the build writes it into the module's schemas folder.</summary>
     public const string JsonSchemaFileName = "RunConfig.schema.json";
-
-    /// <summary>
-    /// Reads a run file. Problems in it do not throw: <see cref="Validate()"/> reports them with line and column. A file
-    /// that cannot be read at all (missing, no permission) throws the usual I/O exception.
-    /// </summary>
-    /// <param name="path">The run file (YAML).</param>
-    public static RunConfig Load(string path) => FromYaml(File.ReadAllText(path), Path.GetFullPath(path));
 
     /// <summary>
     /// The run file's text. With <paramref name="schemaLocation"/> (a path or URL of RunConfig.schema.json) it starts with

@@ -15,22 +15,33 @@ namespace TrainableTokens.Core.IO;
 internal static class CheckpointIndex
 {
     private const long MaxIndexBytes = 100_000_000;
+    /// <summary>The largest models have tens of thousands of tensors.</summary>
+    private const int MaxTensors = 1_000_000;
     private const string Fix = "Download the model again, or write it again with its original tool.";
 
     /// <summary>The weight map in file order; every shard name is a plain file name in the index's folder.</summary>
     public static List<KeyValuePair<string, string>> Read(string path)
     {
-        var length = new FileInfo(path).Length;
-        if (length > MaxIndexBytes)
-            throw Invalid(path, $"it is {length} bytes, more than an index of tensor names can plausibly be");
+        byte[] bytes;
+        try
+        {
+            bytes = UserFile.ReadAllBytes(path, MaxIndexBytes, "checkpoint index", message => new InvalidSafetensorsException($"{message} {Fix}", path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Invalid(path, $"it cannot be read ({e.Message})", e);
+        }
+        UserFile.DecodeUtf8(bytes, path, "checkpoint index", message => new InvalidSafetensorsException($"{message} {Fix}", path));
+        var json = bytes.AsMemory(bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0);
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
         {
-            throw Invalid(path, $"it is not valid JSON ({e.Message})", e);
+            if (json.Span.Trim(" \t\r\n"u8).IsEmpty) throw Invalid(path, "it is empty", e);
+            throw Invalid(path, $"it is not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1} ({Reason(e)})", e);
         }
         using (document)
         {
@@ -40,9 +51,19 @@ internal static class CheckpointIndex
             }
             catch (InvalidOperationException e) when (e is not ObjectDisposedException)
             {
-                throw Invalid(path, $"it holds a string that is not valid text ({e.Message})", e);
+                throw Invalid(path, "it holds a \\u escape that is half of a character (a lone surrogate) in a tensor or shard name", e);
             }
         }
+    }
+
+    private static string Short(string text) => text.Length <= 80 ? text : text[..77] + "...";
+
+    private static string Reason(JsonException e)
+    {
+        var message = e.Message;
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal)) return "values are nested more than 64 levels deep";
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (cut > 0 ? message[..cut] : message).TrimEnd().TrimEnd('.');
     }
 
     private static List<KeyValuePair<string, string>> ReadWeightMap(string path, JsonElement root)
@@ -55,13 +76,15 @@ internal static class CheckpointIndex
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in map.EnumerateObject())
         {
+            if (entries.Count == MaxTensors)
+                throw Invalid(path, $"its \"weight_map\" lists more than {MaxTensors} tensors, far more than any model has");
             if (entry.Value.ValueKind != JsonValueKind.String)
-                throw Invalid(path, $"tensor '{entry.Name}' maps to a JSON {entry.Value.ValueKind.ToString().ToLowerInvariant()}, not a shard file name");
+                throw Invalid(path, $"tensor '{Short(entry.Name)}' maps to a JSON {entry.Value.ValueKind.ToString().ToLowerInvariant()}, not a shard file name");
             var file = entry.Value.GetString()!;
             if (!IsPlainFileName(file))
-                throw Invalid(path, $"tensor '{entry.Name}' maps to '{file}', which is not a file name in the checkpoint's folder");
+                throw Invalid(path, $"tensor '{Short(entry.Name)}' maps to '{Short(file)}', which is not a file name in the checkpoint's folder");
             if (!names.Add(entry.Name))
-                throw Invalid(path, $"tensor '{entry.Name}' is listed twice in \"weight_map\"");
+                throw Invalid(path, $"tensor '{Short(entry.Name)}' is listed twice in \"weight_map\"");
             entries.Add(new KeyValuePair<string, string>(entry.Name, file));
         }
         if (entries.Count == 0)

@@ -74,7 +74,7 @@ internal sealed class SafetensorsHeader
         }
         catch (JsonException e)
         {
-            throw Invalid(path, $"its header is not valid JSON ({e.Message})", DamagedFix, e);
+            throw Invalid(path, $"its header is not valid JSON at byte offset {8 + e.BytePositionInLine} of the file ({JsonReason(e)})", DamagedFix, e);
         }
         using (document)
         {
@@ -85,7 +85,7 @@ internal sealed class SafetensorsHeader
             catch (InvalidOperationException e) when (e is not ObjectDisposedException)
             {
                 // System.Text.Json reports a string it cannot turn into .NET text (a lone surrogate escape) this way.
-                throw Invalid(path, $"its header holds a string that is not valid text ({e.Message})", DamagedFix, e);
+                throw Invalid(path, "its header holds a \\u escape that is half of a character (a lone surrogate) in a name or value", DamagedFix, e);
             }
         }
     }
@@ -108,7 +108,7 @@ internal sealed class SafetensorsHeader
             }
             var name = property.Name;
             if (!names.Add(name))
-                throw Invalid(path, $"tensor '{name}' appears twice in the header", DamagedFix);
+                throw Invalid(path, $"tensor '{Shorten(name)}' appears twice in the header", DamagedFix);
             tensors.Add(ParseTensor(path, name, property.Value, dataStart, fileLength));
         }
         CheckNoOverlap(path, tensors);
@@ -123,9 +123,9 @@ internal sealed class SafetensorsHeader
         foreach (var entry in value.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.String)
-                throw Invalid(path, $"its \"{MetadataKey}\" entry '{entry.Name}' is a JSON {Describe(entry.Value.ValueKind)}; metadata values must be strings", DamagedFix);
+                throw Invalid(path, $"its \"{MetadataKey}\" entry '{Shorten(entry.Name)}' is a JSON {Describe(entry.Value.ValueKind)}; metadata values must be strings", DamagedFix);
             if (!metadata.TryAdd(entry.Name, entry.Value.GetString()!))
-                throw Invalid(path, $"its \"{MetadataKey}\" has the key '{entry.Name}' twice", DamagedFix);
+                throw Invalid(path, $"its \"{MetadataKey}\" has the key '{Shorten(entry.Name)}' twice", DamagedFix);
         }
         return metadata.AsReadOnly();
     }
@@ -161,7 +161,7 @@ internal sealed class SafetensorsHeader
         {
             var fileEnd = dataStart + end;
             throw new InvalidSafetensorsException(
-                $"'{path}' is truncated: tensor '{name}' ends at byte {fileEnd} but the file has only {fileLength} bytes " +
+                $"'{path}' is truncated: tensor '{Shorten(name)}' ends at byte {fileEnd} but the file has only {fileLength} bytes " +
                 $"({fileEnd - fileLength} bytes missing). {TruncatedFix}", path);
         }
         return new SafetensorsTensorInfo(path, name, dtype, shape, dataStart + begin, dataStart + end);
@@ -174,7 +174,7 @@ internal sealed class SafetensorsHeader
         var text = value.GetString()!;
         if (!SafetensorsDTypeExtensions.TryParse(text, out var dtype))
             throw new InvalidSafetensorsException(
-                $"'{path}': tensor '{name}' has dtype '{Shorten(text)}', which this engine does not read. " +
+                $"'{path}': tensor '{Shorten(name)}' has dtype '{Shorten(text)}', which this engine does not read. " +
                 $"Known dtypes: {SafetensorsDTypeExtensions.KnownNames}. Save the tensor as one of them (for example F32 or BF16).", path);
         return dtype;
     }
@@ -272,13 +272,22 @@ internal sealed class SafetensorsHeader
         _ => "value",
     };
 
+    /// <summary>System.Text.Json's reason without its position tail (the header is one line; the message gives the byte).</summary>
+    private static string JsonReason(JsonException e)
+    {
+        var message = e.Message;
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal)) return "values are nested more than 64 levels deep";
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (cut > 0 ? message[..cut] : message).TrimEnd().TrimEnd('.');
+    }
+
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
     private static InvalidSafetensorsException MissingField(string path, string name, string field) =>
         InvalidTensor(path, name, $"has no \"{field}\"; every tensor entry needs dtype, shape and data_offsets");
 
     private static InvalidSafetensorsException InvalidTensor(string path, string name, string problem) =>
-        Invalid(path, $"tensor '{name}' {problem}", DamagedFix);
+        Invalid(path, $"tensor '{Shorten(name)}' {problem}", DamagedFix);
 
     private static InvalidSafetensorsException Invalid(string path, string problem, string fix, Exception? inner = null) =>
         new($"'{path}' is not a valid safetensors file: {problem}. {fix}", path, inner);

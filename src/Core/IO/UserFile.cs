@@ -56,6 +56,9 @@ public static class UserFile
     public static string DecodeUtf8(ReadOnlySpan<byte> bytes, string path, string what, ErrorFactory error)
     {
         var start = bytes.StartsWith(Utf8Bom) ? Utf8Bom.Length : 0;
+        // Windows tools often save "Unicode" text as UTF-16, whose byte-order mark is never valid UTF-8: say what it is.
+        if (bytes.Length >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)))
+            throw error($"The {what} '{path}' is UTF-16 text (it starts with a UTF-16 byte-order mark). Save the file as UTF-8.");
         try
         {
             return Strict.GetString(bytes[start..]);

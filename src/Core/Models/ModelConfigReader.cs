@@ -1,36 +1,61 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using TrainableTokens.Core.IO;
 
 namespace TrainableTokens.Core.Models;
 
-/// <summary>Reads config.json into a <see cref="ModelConfig"/>, with Hugging Face's per-architecture defaults.</summary>
+/// <summary>
+/// Reads config.json into a <see cref="ModelConfig"/>, with Hugging Face's per-architecture defaults. The file is read
+/// bounded (a regular UTF-8 file of at most <see cref="ModelConfigLimits.MaxFileBytes"/>, nesting at most 64, no key
+/// twice), and every count and size is checked against <see cref="ModelConfigLimits"/> and against each other before
+/// anything is built from it. Every problem is an <see cref="InvalidModelFolderException"/> naming the file and field.
+/// </summary>
 public static class ModelConfigReader
 {
     public const string FileName = "config.json";
+
+    private const int MaxDepth = 64;
+    private const string Fix = "Fix the value in config.json, or download the model again.";
 
     public static ModelConfig ReadFolder(string folder)
     {
         var path = Path.Combine(folder, FileName);
         if (!Directory.Exists(folder))
             throw new InvalidModelFolderException($"Model folder '{folder}' does not exist.", folder);
-        if (!File.Exists(path))
+        if (FileKind.Of(path) == FileKindValue.Missing)
             throw new InvalidModelFolderException($"'{folder}' has no {FileName}: point -Model at a Hugging Face model folder (config.json, model.safetensors).", path);
+        byte[] bytes;
+        try
+        {
+            bytes = UserFile.ReadAllBytes(path, ModelConfigLimits.MaxFileBytes, "model config", message => new InvalidModelFolderException(message, path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidModelFolderException($"The model config '{path}' cannot be read: {e.Message} Check the file and its permissions.", path, e);
+        }
+        // Strict UTF-8 first: System.Text.Json would read invalid bytes inside a string and fail later, without a line.
+        UserFile.DecodeUtf8(bytes, path, "model config", message => new InvalidModelFolderException(message, path));
+        var json = bytes.AsMemory(bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0);
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxDepth });
         }
         catch (JsonException e)
         {
-            throw new InvalidModelFolderException($"'{path}' is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}", path, e);
+            if (json.Span.Trim(" \t\r\n"u8).IsEmpty)
+                throw new InvalidModelFolderException($"'{path}' is empty. {Fix}", path, e);
+            throw new InvalidModelFolderException($"'{path}' is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {Reason(e)} {Fix}", path, e);
         }
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidModelFolderException($"'{path}' must hold a JSON object.", path);
+            CheckKeys(doc.RootElement, path, "");
             return Parse(doc.RootElement, path);
         }
     }
@@ -41,17 +66,21 @@ public static class ModelConfigReader
         var type = f.String("model_type") ?? throw f.Missing("model_type");
         if (!ModelArchitectures.IsSupported(type))
             throw new InvalidModelFolderException(
-                $"'{path}': model_type '{type}' is not supported. Supported: {string.Join(", ", ModelArchitectures.Supported)}.", path);
+                $"'{path}': model_type '{Shorten(type)}' is not supported. Supported: {string.Join(", ", ModelArchitectures.Supported)}.", path);
         var config = type == "gpt2" ? ParseGpt2(f) : ParseLlamaFamily(f, type);
         Validate(config, f);
-        return config;
+        // Only now, with the layer count checked, is anything sized by it built.
+        return config with { SlidingWindows = type == "gpt2" ? Enumerable.Repeat<int?>(null, config.NumLayers).ToList() : SlidingWindows(f, type, config.NumLayers) };
     }
 
     private static ModelConfig ParseLlamaFamily(Fields f, string type)
     {
         int hidden = f.RequiredInt("hidden_size");
         int heads = f.RequiredInt("num_attention_heads");
-        int layers = f.RequiredInt("num_hidden_layers");
+        int? headDim = f.Int("head_dim");
+        // transformers computes head_dim as hidden_size // num_attention_heads when config.json does not give it.
+        if (headDim is null && type != "gemma" && heads > 0 && hidden > 0 && hidden % heads != 0)
+            throw f.Invalid("hidden_size", $"is {hidden}, which num_attention_heads ({heads}) does not divide, and there is no head_dim");
         string activation = type == "gemma"
             ? f.String("hidden_activation") ?? f.String("hidden_act") ?? "gelu_pytorch_tanh"
             : f.String("hidden_act") ?? "silu";
@@ -62,10 +91,10 @@ public static class ModelConfigReader
             VocabSize = f.RequiredInt("vocab_size"),
             HiddenSize = hidden,
             IntermediateSize = f.RequiredInt("intermediate_size"),
-            NumLayers = layers,
+            NumLayers = f.RequiredInt("num_hidden_layers"),
             NumHeads = heads,
             NumKeyValueHeads = f.Int("num_key_value_heads") ?? heads,
-            HeadDim = f.Int("head_dim") ?? (type == "gemma" ? 256 : hidden / Math.Max(heads, 1)),
+            HeadDim = headDim ?? (type == "gemma" ? 256 : hidden / Math.Max(heads, 1)),
             NormEpsilon = f.Double("rms_norm_eps") ?? 1e-6,
             HiddenActivation = activation,
             TieWordEmbeddings = f.Bool("tie_word_embeddings") ?? type == "gemma",
@@ -75,7 +104,6 @@ public static class ModelConfigReader
             QkvBias = type == "qwen2" || attentionBias,
             OutputBias = type != "qwen2" && attentionBias,
             MlpBias = type == "llama" && (f.Bool("mlp_bias") ?? false),
-            SlidingWindows = SlidingWindows(f, type, layers),
             TorchDtype = f.String("torch_dtype") ?? f.String("dtype"),
             BosTokenId = f.Int("bos_token_id"),
             EosTokenId = f.FirstInt("eos_token_id"),
@@ -96,7 +124,8 @@ public static class ModelConfigReader
             ModelType = "gpt2",
             VocabSize = f.RequiredInt("vocab_size"),
             HiddenSize = hidden,
-            IntermediateSize = f.Int("n_inner") ?? 4 * hidden,
+            // 4 * n_embd in long, so a huge n_embd is reported by the size check rather than wrapping around.
+            IntermediateSize = f.Int("n_inner") ?? (int)Math.Min(4L * hidden, int.MaxValue),
             NumLayers = f.RequiredInt("n_layer"),
             NumHeads = heads,
             NumKeyValueHeads = heads,
@@ -113,38 +142,59 @@ public static class ModelConfigReader
     }
 
     private static double RopeTheta(Fields f) =>
-        f.Object("rope_parameters") is { } p && new Fields(p, f.Path).Double("rope_theta") is { } theta ? theta : f.Double("rope_theta") ?? 10000;
+        f.Object("rope_parameters") is { } p && new Fields(p, f.Path, "rope_parameters.").Double("rope_theta") is { } theta ? theta : f.Double("rope_theta") ?? 10000;
 
     private static RopeScaling RopeScalingOf(Fields f)
     {
         // transformers 4.x writes "rope_scaling"; 5.x writes "rope_parameters" with the type under "rope_type".
-        var element = f.Object("rope_scaling") ?? f.Object("rope_parameters");
+        var name = f.Object("rope_scaling") is not null ? "rope_scaling" : "rope_parameters";
+        var element = f.Object(name);
         if (element is null) return RopeScaling.None;
-        var s = new Fields(element.Value, f.Path);
+        var s = new Fields(element.Value, f.Path, name + ".");
         var type = s.String("rope_type") ?? s.String("type") ?? "default";
-        return type switch
+        var scaling = type switch
         {
             "default" => RopeScaling.None,
-            "linear" => RopeScaling.None with { Type = "linear", Factor = s.Double("factor") ?? throw s.Missing("rope_scaling.factor") },
+            "linear" => RopeScaling.None with { Type = "linear", Factor = s.Double("factor") ?? throw s.Missing("factor") },
             "llama3" => new RopeScaling("llama3",
-                s.Double("factor") ?? throw s.Missing("rope_scaling.factor"),
-                s.Double("low_freq_factor") ?? throw s.Missing("rope_scaling.low_freq_factor"),
-                s.Double("high_freq_factor") ?? throw s.Missing("rope_scaling.high_freq_factor"),
-                s.Int("original_max_position_embeddings") ?? throw s.Missing("rope_scaling.original_max_position_embeddings")),
+                s.Double("factor") ?? throw s.Missing("factor"),
+                s.Double("low_freq_factor") ?? throw s.Missing("low_freq_factor"),
+                s.Double("high_freq_factor") ?? throw s.Missing("high_freq_factor"),
+                s.Int("original_max_position_embeddings") ?? throw s.Missing("original_max_position_embeddings")),
             _ => throw new InvalidModelFolderException(
-                $"'{f.Path}': rope scaling type '{type}' is not supported. Supported: default, linear, llama3.", f.Path),
+                $"'{f.Path}': rope scaling type '{Shorten(type)}' is not supported. Supported: default, linear, llama3.", f.Path),
         };
+        if (scaling.Type == "default") return scaling;
+        s.Require(double.IsFinite(scaling.Factor) && scaling.Factor > 0, "factor", $"is {Number(scaling.Factor)}; it must be a positive number (the context is stretched by it)");
+        if (scaling.Type != "llama3") return scaling;
+        s.Require(double.IsFinite(scaling.LowFreqFactor) && scaling.LowFreqFactor > 0, "low_freq_factor", $"is {Number(scaling.LowFreqFactor)}; it must be a positive number");
+        s.Require(double.IsFinite(scaling.HighFreqFactor) && scaling.HighFreqFactor > scaling.LowFreqFactor, "high_freq_factor",
+            $"is {Number(scaling.HighFreqFactor)}; it must be greater than low_freq_factor ({Number(scaling.LowFreqFactor)})");
+        s.Require(scaling.OriginalMaxPositions > 0, "original_max_position_embeddings", $"is {scaling.OriginalMaxPositions}; it must be positive");
+        return scaling;
     }
 
     private static IReadOnlyList<int?> SlidingWindows(Fields f, string type, int layers)
     {
         int? window = f.Int("sliding_window");
+        if (window is { } w)
+            f.Require(w > 0, "sliding_window", $"is {w}; it must be a positive number of tokens, or null for full attention");
         if (f.Array("layer_types") is { } layerTypes)
         {
-            var kinds = layerTypes.EnumerateArray().Select(e => e.GetString()).ToList();
-            if (kinds.Count != layers)
-                throw new InvalidModelFolderException($"'{f.Path}': layer_types has {kinds.Count} entries but num_hidden_layers is {layers}.", f.Path);
-            return kinds.Select(k => k == "sliding_attention" ? window : null).ToList();
+            var count = layerTypes.GetArrayLength();
+            if (count != layers)
+                throw new InvalidModelFolderException($"'{f.Path}': layer_types has {count} entries but num_hidden_layers is {layers}. {Fix}", f.Path);
+            var kinds = new List<int?>(count);
+            var index = 0;
+            foreach (var entry in layerTypes.EnumerateArray())
+            {
+                var kind = entry.ValueKind == JsonValueKind.String ? f.Text(entry, $"layer_types[{index}]") : null;
+                if (kind is not ("full_attention" or "sliding_attention"))
+                    throw f.Invalid($"layer_types[{index}]", $"is {Raw(entry)}; this engine runs \"full_attention\" and \"sliding_attention\" layers");
+                kinds.Add(kind == "sliding_attention" ? window : null);
+                index++;
+            }
+            return kinds;
         }
         return type switch
         {
@@ -157,62 +207,160 @@ public static class ModelConfigReader
 
     private static void Validate(ModelConfig c, Fields f)
     {
-        void Require(bool ok, string field, string message)
+        var gpt2 = c.ModelType == "gpt2";
+        void Range(long value, long max, string field, string gpt2Field, string what)
         {
-            if (!ok) throw new InvalidModelFolderException($"'{f.Path}': {field} {message}", f.Path);
+            if (value < 1 || value > max)
+                throw f.Invalid(gpt2 ? gpt2Field : field,
+                    $"is {value}; {what} must be a whole number from 1 to {max.ToString("N0", CultureInfo.InvariantCulture)}");
         }
-        Require(c.VocabSize > 0, "vocab_size", "must be positive.");
-        Require(c.HiddenSize > 0, "hidden_size", "must be positive.");
-        Require(c.NumLayers > 0, "num_hidden_layers", "must be positive.");
-        Require(c.NumHeads > 0, "num_attention_heads", "must be positive.");
-        Require(c.NumKeyValueHeads > 0 && c.NumHeads % c.NumKeyValueHeads == 0, "num_key_value_heads",
-            $"({c.NumKeyValueHeads}) must divide num_attention_heads ({c.NumHeads}).");
-        Require(c.HeadDim > 0 && c.HeadDim % 2 == 0, "head_dim", $"({c.HeadDim}) must be a positive even number.");
-        Require(c.ModelType != "gpt2" || c.HiddenSize % c.NumHeads == 0, "n_embd", $"({c.HiddenSize}) must be divisible by n_head ({c.NumHeads}).");
-        Require(c.IntermediateSize > 0, "intermediate_size", "must be positive.");
-        Require(c.NormEpsilon > 0, "rms_norm_eps", "must be positive.");
+        Range(c.VocabSize, ModelConfigLimits.MaxVocabSize, "vocab_size", "vocab_size", "the vocabulary size");
+        Range(c.HiddenSize, ModelConfigLimits.MaxHiddenSize, "hidden_size", "n_embd", "the hidden size");
+        Range(c.NumLayers, ModelConfigLimits.MaxLayers, "num_hidden_layers", "n_layer", "the layer count");
+        Range(c.NumHeads, ModelConfigLimits.MaxHeads, "num_attention_heads", "n_head", "the head count");
+        if (c.NumKeyValueHeads < 1 || c.NumHeads % c.NumKeyValueHeads != 0)
+            throw f.Invalid("num_key_value_heads", $"is {c.NumKeyValueHeads}; it must divide num_attention_heads ({c.NumHeads})");
+        if (gpt2 && c.HiddenSize % c.NumHeads != 0)
+            throw f.Invalid("n_embd", $"({c.HiddenSize}) must be divisible by n_head ({c.NumHeads})");
+        if (c.HeadDim < 1 || c.HeadDim % 2 != 0 || c.HeadDim > ModelConfigLimits.MaxHeadDim)
+            throw f.Invalid("head_dim", $"is {c.HeadDim}; it must be a positive even number up to {ModelConfigLimits.MaxHeadDim}");
+        Range(c.IntermediateSize, ModelConfigLimits.MaxIntermediateSize, "intermediate_size", "n_inner", "the MLP size");
+        Range(c.MaxPositions, ModelConfigLimits.MaxPositions, "max_position_embeddings", "n_positions", "the number of positions");
+        var epsilon = gpt2 ? "layer_norm_epsilon" : "rms_norm_eps";
+        if (!double.IsFinite(c.NormEpsilon) || c.NormEpsilon <= 0)
+            throw f.Invalid(epsilon, $"is {Number(c.NormEpsilon)}; it must be a small positive number such as 1e-06");
+        if (!gpt2 && (!double.IsFinite(c.RopeTheta) || c.RopeTheta <= 0))
+            throw f.Invalid("rope_theta", $"is {Number(c.RopeTheta)}; it must be a positive number such as 10000.0");
         Activations.Validate(c.HiddenActivation, f.Path);
     }
+
+    /// <summary>Refuses a key written twice in one object (Python keeps the last, System.Text.Json the first) and keys that are not text.</summary>
+    private static void CheckKeys(JsonElement element, string path, string where)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        throw new InvalidModelFolderException(
+                            $"'{path}': a key {(where.Length == 0 ? "at the top level" : $"in '{where}'")} holds a \\u escape that is half of a character (a lone surrogate). {Fix}", path, e);
+                    }
+                    var field = where.Length == 0 ? name : where + "." + name;
+                    if (!seen.Add(name))
+                        throw new InvalidModelFolderException($"'{path}': '{Shorten(field)}' is written twice. Keep one of them.", path);
+                    CheckKeys(property.Value, path, field);
+                }
+                break;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray()) CheckKeys(item, path, $"{where}[{index++}]");
+                break;
+        }
+    }
+
+    private static string Reason(JsonException e)
+    {
+        var message = e.Message;
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal))
+            return $"values are nested more than {MaxDepth} levels deep, far more than a model config has.";
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut > 0) message = message[..cut];
+        return message.TrimEnd();
+    }
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+    private static string Raw(JsonElement value) => Shorten(value.GetRawText());
 
     /// <summary>Typed access to a JSON object's fields, with errors that name the file and field.</summary>
     private readonly struct Fields
     {
         private readonly JsonElement _e;
+        private readonly string _prefix;
         public string Path { get; }
 
-        public Fields(JsonElement e, string path)
+        public Fields(JsonElement e, string path, string prefix = "")
         {
             _e = e;
             Path = path;
+            _prefix = prefix;
         }
 
         private JsonElement? Get(string name) =>
             _e.ValueKind == JsonValueKind.Object && _e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
         public InvalidModelFolderException Missing(string name) =>
-            new($"'{Path}' has no '{name}', which this model type needs.", Path);
+            new($"'{Path}' has no '{_prefix}{name}', which this model type needs.", Path);
+
+        public InvalidModelFolderException Invalid(string name, string problem) =>
+            new($"'{Path}': {_prefix}{name} {problem}. {Fix}", Path);
+
+        public void Require(bool ok, string name, string problem)
+        {
+            if (!ok) throw Invalid(name, problem);
+        }
 
         private InvalidModelFolderException Wrong(string name, string expected, JsonElement v) =>
-            new($"'{Path}': '{name}' must be {expected}, not {v.GetRawText()}.", Path);
+            new($"'{Path}': '{_prefix}{name}' must be {expected}, not {Raw(v)}. {Fix}", Path);
 
-        public string? String(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(name, "a string", v) : null;
+        /// <summary>A string value; an escape that is half a character is an error naming the field, not an InvalidOperationException.</summary>
+        public string Text(JsonElement v, string name)
+        {
+            try
+            {
+                return v.GetString()!;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidModelFolderException(
+                    $"'{Path}': '{_prefix}{name}' holds a \\u escape that is half of a character (a lone surrogate). {Fix}", Path, e);
+            }
+        }
+
+        public string? String(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.String ? Text(v, name) : throw Wrong(name, "a string", v) : null;
 
         public int? Int(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw Wrong(name, "an integer", v) : null;
 
         public int RequiredInt(string name) => Int(name) ?? throw Missing(name);
 
-        public int? FirstInt(string name) => Get(name) is { ValueKind: JsonValueKind.Array } a
-            ? a.EnumerateArray().Select(x => x.TryGetInt32(out var i) ? (int?)i : null).FirstOrDefault()
-            : Int(name);
+        /// <summary>An id, or the first of a list of ids (eos_token_id may be either).</summary>
+        public int? FirstInt(string name)
+        {
+            if (Get(name) is not { ValueKind: JsonValueKind.Array } list) return Int(name);
+            var index = 0;
+            int? first = null;
+            foreach (var item in list.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out var id))
+                    throw Wrong($"{name}[{index}]", "an integer", item);
+                first ??= id;
+                index++;
+            }
+            return first;
+        }
 
-        public double? Double(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Wrong(name, "a number", v) : null;
+        /// <summary>A number; 1e999 is refused here (GetDouble would throw a FormatException for it).</summary>
+        public double? Double(string name) => Get(name) is { } v
+            ? v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d : throw Wrong(name, "a finite number", v)
+            : null;
 
         public bool? Bool(string name) => Get(name) is { } v
             ? v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw Wrong(name, "true or false", v)
             : null;
 
-        public JsonElement? Object(string name) => Get(name) is { ValueKind: JsonValueKind.Object } v ? v : null;
+        /// <summary>An object value, null when absent or null; anything else is an error rather than silently ignored.</summary>
+        public JsonElement? Object(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.Object ? v : throw Wrong(name, "an object", v) : null;
 
-        public JsonElement? Array(string name) => Get(name) is { ValueKind: JsonValueKind.Array } v ? v : null;
+        public JsonElement? Array(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.Array ? v : throw Wrong(name, "a list", v) : null;
     }
 }

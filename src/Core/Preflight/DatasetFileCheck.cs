@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Training.Data;
 
 namespace TrainableTokens.Core.Preflight;
 
@@ -28,10 +29,9 @@ public static class DatasetFileCheck
         var badLines = 0;
         try
         {
-            var number = 0;
-            foreach (var line in File.ReadLines(path))
+            // Streamed and bounded like training reads it: a FIFO, a device or a line without end is an issue, not a hang.
+            foreach (var (number, line) in DatasetReader.ReadLines(path))
             {
-                number++;
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 records++;
                 if (Problem(line) is not { } problem) continue;
@@ -41,6 +41,10 @@ public static class DatasetFileCheck
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Error(issues, $"The dataset '{path}' cannot be read: {e.Message}");
+        }
+        catch (InvalidDatasetException e)
+        {
+            return Error(issues, e.Message);
         }
         if (badLines > MaxReportedLines)
             issues.Add(new DatasetIssue(ConfigSeverity.Error, $"{Path.GetFileName(path)}: {badLines - MaxReportedLines} more lines have problems like these."));

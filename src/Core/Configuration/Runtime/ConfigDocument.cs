@@ -18,7 +18,7 @@ internal static class ConfigDocument
     {
         var state = new ConfigReadState(sourceName, keepUnknownKeys: false);
         var root = YamlConfigParser.Parse(yaml ?? throw new ArgumentNullException(nameof(yaml)), state);
-        return Finish(state, root, read);
+        return Finish(state, root, read, "The file is empty. Write the settings as 'key: value' lines.");
     }
 
     /// <summary>JSON such as PEFT's adapter_config.json: unknown keys are kept, so newer files survive a round trip.</summary>
@@ -26,14 +26,14 @@ internal static class ConfigDocument
     {
         var state = new ConfigReadState(sourceName, keepUnknownKeys: true);
         var root = JsonConfigParser.Parse(json ?? throw new ArgumentNullException(nameof(json)), state);
-        return Finish(state, root, read);
+        return Finish(state, root, read, "The file is empty. Write the settings as one JSON object: {\"key\": value, ...}.");
     }
 
-    private static T Finish<T>(ConfigReadState state, ConfigNode? root, Func<ConfigReader, ConfigNode?, string, T> read)
+    private static T Finish<T>(ConfigReadState state, ConfigNode? root, Func<ConfigReader, ConfigNode?, string, T> read, string empty)
     {
         if (root is not null && root.IsNull) root = null;
         if (root is null && state.Findings.Count == 0)
-            state.Error("", 1, 1, "The file is empty. Write the settings as 'key: value' lines.");
+            state.Error("", 1, 1, empty);
         return read(new ConfigReader(state), root, "");
     }
 }

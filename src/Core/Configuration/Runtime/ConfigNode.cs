@@ -20,6 +20,20 @@ internal sealed class ConfigNode
         Items = items ?? (IReadOnlyList<ConfigNode>)System.Array.Empty<ConfigNode>();
         Line = line;
         Column = column;
+        long weight = 1;
+        var height = 0;
+        foreach (var entry in Entries)
+        {
+            weight += entry.Key.Weight + entry.Value.Weight;
+            height = System.Math.Max(height, System.Math.Max(entry.Key.Height, entry.Value.Height) + 1);
+        }
+        foreach (var item in Items)
+        {
+            weight += item.Weight;
+            height = System.Math.Max(height, item.Height + 1);
+        }
+        Weight = weight;
+        Height = height;
     }
 
     public ConfigNodeShape Shape { get; }
@@ -36,6 +50,12 @@ internal sealed class ConfigNode
     /// <summary>1-based line and column where the value starts; null when unknown.</summary>
     public int? Line { get; }
     public int? Column { get; }
+
+    /// <summary>Values in this subtree, a YAML alias counted as often as it is used: what writing it out as JSON costs.</summary>
+    public long Weight { get; }
+
+    /// <summary>How many lists or mappings deep this subtree goes (0 for a scalar).</summary>
+    public int Height { get; }
 
     public static ConfigNode Scalar(ScalarKind kind, string text, int? line, int? column) =>
         new(ConfigNodeShape.Scalar, kind, text, null, null, line, column);
@@ -68,8 +88,8 @@ internal sealed class ConfigNode
         {
             ScalarKind.Null => Text.Length == 0 ? "empty" : $"{Text} (no value)",
             ScalarKind.Boolean => Text,
-            ScalarKind.Integer or ScalarKind.Float => $"the number {Text}",
-            _ => $"the text '{Text}'",
+            ScalarKind.Integer or ScalarKind.Float => $"the number {ConfigLimits.Quote(Text)}",
+            _ => $"the text '{ConfigLimits.Quote(Text)}'",
         };
     }
 

@@ -23,12 +23,21 @@ internal sealed class ConfigReadState
     /// <summary>True for PEFT's JSON, whose newer versions add keys that must survive a round trip; false for users' YAML.</summary>
     public bool KeepUnknownKeys { get; }
 
+    /// <summary>What reading found, at most <see cref="ConfigLimits.MaxFindings"/>; <see cref="Omitted"/> counts the rest.</summary>
     public List<ConfigFinding> Findings { get; } = new();
+
+    /// <summary>Findings left out of <see cref="Findings"/> because it was full (a file with a million bad values, say).</summary>
+    public int Omitted { get; private set; }
 
     public void Error(string field, int? line, int? column, string message)
     {
-        Findings.Add(new ConfigFinding(ConfigSeverity.Error, field, line, column, message) { Source = SourceName });
         if (field.Length > 0) _failedFields.Add(field);
+        if (Findings.Count >= ConfigLimits.MaxFindings)
+        {
+            Omitted++;
+            return;
+        }
+        Findings.Add(new ConfigFinding(ConfigSeverity.Error, field, line, column, message) { Source = SourceName });
     }
 
     public void Error(string field, ConfigNode? at, string message) => Error(field, at?.Line, at?.Column, message);

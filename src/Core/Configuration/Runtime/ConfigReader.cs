@@ -48,12 +48,12 @@ internal sealed class ConfigReader
     /// </summary>
     public void Unknown(ConfigEntry entry, string path, IReadOnlyList<string> keys, IReadOnlyList<string> nestedKeys, Dictionary<string, JsonElement> extensionData)
     {
-        var key = entry.Key.Text;
         if (State.KeepUnknownKeys)
         {
-            extensionData[key] = entry.Value.ToJsonElement();
+            extensionData[entry.Key.Text] = entry.Value.ToJsonElement();
             return;
         }
+        var key = ConfigLimits.Quote(entry.Key.Text);
         var field = ConfigPath.Join(path, key);
         var where = path.Length == 0 ? "at the top level" : $"in '{path}'";
         var suggestion = KeySuggestion.Closest(key, keys);
@@ -173,12 +173,13 @@ internal sealed class ConfigReader
         else if (StringOrList(value, field, expected, nullable: true) is { } v) target = v;
     }
 
-    /// <summary>A free-form value (PEFT's <c>auto_mapping</c>), kept as JSON.</summary>
+    /// <summary>A free-form object (PEFT's <c>auto_mapping</c>), kept as JSON; the schema's "object" type allows nothing else.</summary>
     public void ReadNullable(ConfigNode value, string field, string expected, ref JsonElement? target)
     {
-        _ = field;
+        if (value.IsNull) target = null;
+        else if (value.Shape == ConfigNodeShape.Mapping) target = value.ToJsonElement();
+        else State.Error(field, value, $"'{field}' must be a mapping of keys and values, or null, not {value.Describe()}.");
         _ = expected;
-        target = value.IsNull ? null : value.ToJsonElement();
     }
 
     private int? Integer(ConfigNode value, string field, string expected, bool nullable)
@@ -186,13 +187,13 @@ internal sealed class ConfigReader
         if (value.Shape == ConfigNodeShape.Scalar && value.ScalarKind == ScalarKind.Integer)
         {
             if (YamlPlainScalar.TryParseInteger(value.Text, out var whole) && whole >= int.MinValue && whole <= int.MaxValue) return (int)whole;
-            State.Error(field, value, $"'{field}' is {value.Text}, which is too large: use a whole number from {int.MinValue} to {int.MaxValue}.");
+            State.Error(field, value, $"'{field}' is {ConfigLimits.Quote(value.Text)}, which is too large: use a whole number from {int.MinValue} to {int.MaxValue}.");
             return null;
         }
         if (value.Shape == ConfigNodeShape.Scalar && value.ScalarKind == ScalarKind.Float && YamlPlainScalar.TryParseNumber(value.Text, out var number)
             && number == System.Math.Floor(number) && System.Math.Abs(number) <= int.MaxValue)
         {
-            State.Error(field, value, $"'{field}' must be {expected}, not {value.Text}. Write {((long)number).ToString(CultureInfo.InvariantCulture)} without the decimal point.");
+            State.Error(field, value, $"'{field}' must be {expected}, not {ConfigLimits.Quote(value.Text)}. Write {((long)number).ToString(CultureInfo.InvariantCulture)} without the decimal point.");
             return null;
         }
         WrongType(value, field, expected, nullable);
@@ -204,7 +205,7 @@ internal sealed class ConfigReader
         if (value.Shape == ConfigNodeShape.Scalar && value.ScalarKind is ScalarKind.Integer or ScalarKind.Float && YamlPlainScalar.TryParseNumber(value.Text, out var number))
         {
             if (double.IsFinite(number)) return number;
-            State.Error(field, value, $"'{field}' must be a finite number, not {value.Text}.");
+            State.Error(field, value, $"'{field}' must be a finite number, not {ConfigLimits.Quote(value.Text)}.");
             return null;
         }
         WrongType(value, field, expected, nullable);
@@ -229,7 +230,7 @@ internal sealed class ConfigReader
         if (value.Shape == ConfigNodeShape.Scalar && value.ScalarKind is ScalarKind.Boolean or ScalarKind.Integer or ScalarKind.Float)
         {
             // As in JSON Schema, 5 is a number and not text; quoting says which one is meant.
-            State.Error(field, value, $"'{field}' must be {expected}, not {value.Describe()}. Put it in quotes if you mean the text: \"{value.Text}\".");
+            State.Error(field, value, $"'{field}' must be {expected}, not {value.Describe()}. Put it in quotes if you mean the text: \"{ConfigLimits.Quote(value.Text)}\".");
             return null;
         }
         WrongType(value, field, expected, nullable);
@@ -299,7 +300,7 @@ internal sealed class ConfigReader
     {
         if (value.Shape == ConfigNodeShape.Scalar && !value.IsNull)
         {
-            State.Error(field, value, $"'{field}' must be {expected}, not {value.Describe()}. Write a list even for one value: [{value.Text}].");
+            State.Error(field, value, $"'{field}' must be {expected}, not {value.Describe()}. Write a list even for one value: [{ConfigLimits.Quote(value.Text)}].");
             return;
         }
         WrongType(value, field, expected, nullable);
@@ -309,7 +310,7 @@ internal sealed class ConfigReader
     {
         if (value.IsNull && !nullable)
         {
-            State.Error(field, value, $"'{field}' must be {expected}; it is {(value.Text.Length == 0 ? "empty" : value.Text)}. Give it a value, or remove the line to use the default.");
+            State.Error(field, value, $"'{field}' must be {expected}; it is {(value.Text.Length == 0 ? "empty" : ConfigLimits.Quote(value.Text))}. Give it a value, or remove the line to use the default.");
             return;
         }
         var message = $"'{field}' must be {expected}, not {value.Describe()}.";

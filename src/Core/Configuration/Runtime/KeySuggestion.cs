@@ -14,6 +14,8 @@ internal static class KeySuggestion
     /// <summary>The closest candidate within a few edits (transpositions count as one), or null when none is close.</summary>
     public static string? Closest(string typed, IEnumerable<string> candidates)
     {
+        // Keys are short; a long one is no misspelling, and the distance table would grow with its square.
+        if (typed.Length > 64) return null;
         string? best = null;
         var bestDistance = int.MaxValue;
         var allowed = Math.Max(2, typed.Length / 3);

@@ -32,8 +32,22 @@ public sealed record DatasetRecord
     /// </summary>
     public static DatasetRecord FromJson(JsonElement value, string source, int? line)
     {
+        try
+        {
+            return Read(value, source, line);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json compares escaped keys by unescaping them; a key that is half a character fails that way.
+            throw Invalid(source, line, "has a key holding a \\u escape that is half of a character (a lone surrogate such as \\ud800); remove or complete it", e);
+        }
+    }
+
+    private static DatasetRecord Read(JsonElement value, string source, int? line)
+    {
         if (value.ValueKind != JsonValueKind.Object)
             throw Invalid(source, line, $"is a JSON {Kind(value)}, not an object");
+        CheckOnce(value, source, line, RecordFields);
         if (value.TryGetProperty("messages", out var messages))
         {
             if (messages.ValueKind != JsonValueKind.Array)
@@ -44,7 +58,8 @@ public sealed record DatasetRecord
                 if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String ||
                     !m.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
                     throw Invalid(source, line, $"has a message that is not {{\"role\": \"...\", \"content\": \"...\"}} with string values: {Short(m)}");
-                list.Add(new ChatMessage(role.GetString()!, content.GetString()!));
+                CheckOnce(m, source, line, MessageFields);
+                list.Add(new ChatMessage(StringValue(role, source, line, "role"), StringValue(content, source, line, "content")));
             }
             return new DatasetRecord { Messages = list, Source = source, Line = line };
         }
@@ -54,15 +69,58 @@ public sealed record DatasetRecord
                 throw Invalid(source, line, "has \"prompt\" but no \"completion\"");
             if (prompt.ValueKind != JsonValueKind.String || completion.ValueKind != JsonValueKind.String)
                 throw Invalid(source, line, "has a \"prompt\" or \"completion\" that is not a string");
-            return new DatasetRecord { Prompt = prompt.GetString(), Completion = completion.GetString(), Source = source, Line = line };
+            return new DatasetRecord { Prompt = StringValue(prompt, source, line, "prompt"), Completion = StringValue(completion, source, line, "completion"), Source = source, Line = line };
         }
         if (value.TryGetProperty("text", out var text))
         {
             if (text.ValueKind != JsonValueKind.String) throw Invalid(source, line, "has a \"text\" that is not a string");
-            return new DatasetRecord { Text = text.GetString(), Source = source, Line = line };
+            return new DatasetRecord { Text = StringValue(text, source, line, "text"), Source = source, Line = line };
         }
-        var fields = string.Join(", ", value.EnumerateObject().Select(p => $"\"{p.Name}\"").Take(6));
+        var fields = string.Join(", ", value.EnumerateObject().Take(6).Select(p => $"\"{Name(p)}\""));
         throw Invalid(source, line, $"has none of the fields a record needs (it has {(fields.Length == 0 ? "no fields" : fields)})");
+    }
+
+    private static readonly string[] RecordFields = { "text", "prompt", "completion", "messages" };
+    private static readonly string[] MessageFields = { "role", "content" };
+
+    /// <summary>A field this reader uses, written twice, is ambiguous (Python keeps the last, System.Text.Json finds the first): refused.</summary>
+    private static void CheckOnce(JsonElement value, string source, int? line, string[] fields)
+    {
+        Span<int> counts = stackalloc int[fields.Length];
+        foreach (var property in value.EnumerateObject())
+        {
+            for (var i = 0; i < fields.Length; i++)
+            {
+                if (!property.NameEquals(fields[i])) continue;
+                if (++counts[i] == 2) throw Invalid(source, line, $"has \"{fields[i]}\" twice; keep one of them");
+            }
+        }
+    }
+
+    /// <summary>A string field; a \u escape that is half a character (a lone surrogate) is a dataset error, not an InvalidOperationException.</summary>
+    private static string StringValue(JsonElement value, string source, int? line, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Invalid(source, line, $"has a \"{field}\" holding a \\u escape that is half of a character (a lone surrogate such as \\ud800); remove or complete it", e);
+        }
+    }
+
+    private static string Name(JsonProperty property)
+    {
+        try
+        {
+            var name = property.Name;
+            return name.Length > 40 ? name[..37] + "..." : name;
+        }
+        catch (InvalidOperationException)
+        {
+            return "(not valid text)";
+        }
     }
 
     internal static InvalidDatasetException Invalid(string source, int? line, string problem, Exception? inner = null) =>

@@ -48,9 +48,18 @@ public static class AdapterFolder
         if (!Directory.Exists(folder))
             throw new InvalidAdapterException($"Adapter folder '{folder}' does not exist.", folder);
         var configPath = Path.Combine(folder, TrainableTokensAdapterConfig.FileName);
-        if (!File.Exists(configPath))
+        if (FileKind.Of(configPath) == FileKindValue.Missing)
             throw new InvalidAdapterException($"'{folder}' has no {TrainableTokensAdapterConfig.FileName}: point at a folder written by PEFT's save_pretrained or by this module.", configPath);
-        return TrainableTokensAdapterConfig.FromJson(File.ReadAllText(configPath), configPath);
+        string json;
+        try
+        {
+            json = UserFile.ReadAllText(configPath, TrainableTokensAdapterConfig.MaxFileBytes, "adapter config", message => new InvalidAdapterException(message, configPath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidAdapterException($"The adapter config '{configPath}' cannot be read: {e.Message} Check the file and its permissions.", configPath, e);
+        }
+        return TrainableTokensAdapterConfig.FromJson(json, configPath);
     }
 
     /// <summary>Opens adapter_model.safetensors; refuses a pickle file (adapter_model.bin) rather than loading it.</summary>
@@ -106,6 +115,7 @@ public static class AdapterFolder
                         $"'{weights.Path}' has no tensor '{KeyFor(layer.Path)}' for the targeted module {layer.Path}. It holds: " +
                         $"{string.Join(", ", weights.Tensors.Select(t => t.Name))}. Was the adapter trained for a model of another architecture?", weights.Path);
                 expectedKeys.Add(info.Name);
+                CheckFloat(weights, info);
                 var rows = layer.Adapters[name].Values;
                 if (!info.Shape.SequenceEqual(rows.shape))
                     throw new InvalidAdapterException(
@@ -130,6 +140,15 @@ public static class AdapterFolder
         return config;
     }
 
+    /// <summary>Trained rows are floats; integer or boolean values cast to floats would be a different adapter, silently.</summary>
+    private static void CheckFloat(SafetensorsFile weights, SafetensorsTensorInfo info)
+    {
+        if (info.DType is SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64) return;
+        throw new InvalidAdapterException(
+            $"'{weights.Path}': tensor '{info.Name}' is stored as {info.DType.HeaderName()}, but trained rows are floating-point values. " +
+            "Save the adapter with F32, BF16 or F16 rows (PEFT's save_pretrained does).", weights.Path);
+    }
+
     /// <summary>
     /// PEFT 0.21 also saves a tied LM head's rows (the same tensor as the embedding's) under lm_head. Accept that
     /// entry when it equals the embedding's rows; different values would be ambiguous, so they are refused.
@@ -140,6 +159,7 @@ public static class AdapterFolder
         var headPath = model.EmbeddingModules[1];
         var embeddingPath = model.EmbeddingModules[0];
         if (FindRows(weights, headPath) is not { } head || !model.Layers.TryGetValue(embeddingPath, out var layer) || !layer.Adapters.ContainsKey(name)) return;
+        CheckFloat(weights, head);
         using var scope = NewDisposeScope();
         var rows = layer.Adapters[name].Values;
         var stored = weights.Load(head.Name).to(ScalarType.Float32);

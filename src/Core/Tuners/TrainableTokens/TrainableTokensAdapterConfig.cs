@@ -16,6 +16,8 @@ public sealed record TrainableTokensAdapterConfig
     public const string FileName = "adapter_config.json";
     /// <summary>The PEFT release whose format this writes (checked against it: tests/device/results/peft.txt).</summary>
     public const string PeftVersion = "0.21.0";
+    /// <summary>PEFT writes one token id per line: a million ids are about 14 MB. Past this it is not an adapter config.</summary>
+    public const long MaxFileBytes = 32L << 20;
 
     public required IReadOnlyList<long> TokenIndices { get; init; }
     /// <summary>Null (the model's input embedding), a list of names (suffix matches), or a regex (full match).</summary>

@@ -140,6 +140,25 @@ public sealed class AdapterFolderTests : IDisposable
         Assert.Empty(tuner.Configs);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Int32, "I32")]
+    [InlineData(ScalarType.Int64, "I64")]
+    [InlineData(ScalarType.Byte, "U8")]
+    [InlineData(ScalarType.Bool, "BOOL")]
+    public void Rows_stored_as_integers_or_booleans_are_refused_not_cast(ScalarType dtype, string header)
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build("llama");
+        var folder = HandMade("int-rows", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7]}""", EmbedKey, ones(1, 64).to(dtype));
+        using var tuner = new TrainableTokensModel(model);
+
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "x"));
+
+        Assert.Contains($"'{EmbedKey}' is stored as {header}", error.Message);
+        Assert.Contains(Path.Combine(folder, "adapter_model.safetensors"), error.Message);
+        Assert.Empty(tuner.Configs);
+    }
+
     [Fact]
     public void Token_ids_past_the_models_vocabulary_are_refused()
     {
