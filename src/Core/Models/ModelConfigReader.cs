@@ -273,7 +273,9 @@ public static class ModelConfigReader
             return $"values are nested more than {MaxDepth} levels deep, far more than a model config has.";
         var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut > 0) message = message[..cut];
-        return message.TrimEnd();
+        // .NET quotes the rest of a bad literal, which can be a whole file on one line.
+        message = message.TrimEnd();
+        return message.Length <= 200 ? message : message[..197] + "...";
     }
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);

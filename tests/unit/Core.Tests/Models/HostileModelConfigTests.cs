@@ -87,6 +87,13 @@ public sealed class HostileModelConfigTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_literal_followed_by_a_long_line_gives_a_short_message()
+    {
+        var error = Refused("{\"model_type\": \"llama\", \"tie_word_embeddings\": fals" + new string('[', 30000) + "}");
+        Assert.Contains("line 1", error.Message);
+    }
+
+    [Fact]
     public void A_negative_sliding_window_is_refused()
     {
         var config = Llama();
