@@ -209,4 +209,14 @@ public sealed class HostileDatasetTests : IDisposable
 
         Assert.Contains(DatasetFileCheck.Check(path), i => i.Message.Contains("line 2 is not valid UTF-8"));
     }
+
+    [Theory]
+    [InlineData("{\"text\": \"\\ud800\"}\n")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"\\udc00\"}], \"text\": \"\\ud800\"}\n")]
+    public void The_preflight_check_names_a_lone_surrogate_instead_of_throwing(string text)
+    {
+        var path = Write("d.jsonl", text);
+
+        Assert.Contains(DatasetFileCheck.Check(path), i => i.Message.Contains("line 1") && i.Message.Contains("lone surrogate"));
+    }
 }
