@@ -169,6 +169,8 @@ public sealed class HostileDatasetTests : IDisposable
     [InlineData("[{\"text\": \"a\"}] {\"text\": \"b\"}", "more after its JSON array ends")]
     [InlineData("[{\"text\": \"a\"}, {\"text\": ", "not valid JSON")]
     [InlineData("{\"text\": \"a\"}", "must hold a JSON array")]
+    [InlineData("[", "cut short")]
+    [InlineData("[{\"text\": \"a\"}", "cut short")]
     [InlineData("", "is empty")]
     [InlineData("[" + "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" + "]", "nested more than 64")]
     public void A_broken_json_array_is_refused(string text, string expected)
