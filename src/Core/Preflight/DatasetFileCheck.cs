@@ -34,7 +34,7 @@ public static class DatasetFileCheck
             {
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 records++;
-                if (Problem(line) is not { } problem) continue;
+                if (ProblemOrBadText(line) is not { } problem) continue;
                 if (++badLines <= MaxReportedLines) issues.Add(new DatasetIssue(ConfigSeverity.Error, $"{Path.GetFileName(path)} line {number}: {problem}"));
             }
         }
@@ -54,6 +54,19 @@ public static class DatasetFileCheck
     }
 
     /// <summary>What is wrong with one line, or null when it is a usable example.</summary>
+    /// <summary>System.Text.Json reads a lone surrogate escape (\ud800) only when asked for the string, and throws then.</summary>
+    private static string? ProblemOrBadText(string line)
+    {
+        try
+        {
+            return Problem(line);
+        }
+        catch (InvalidOperationException)
+        {
+            return "holds a \\u escape that is half of a character (a lone surrogate such as \\ud800). Remove or complete it.";
+        }
+    }
+
     private static string? Problem(string line)
     {
         JsonDocument document;

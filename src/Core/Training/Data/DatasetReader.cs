@@ -109,6 +109,7 @@ public static class DatasetReader
     {
         var message = e.Message;
         if (message.Contains("maximum configured depth", StringComparison.Ordinal)) return "values are nested more than 64 levels deep";
+        if (message.Contains("Expected depth to be zero", StringComparison.Ordinal)) return "it ends before every { and [ is closed, so it is cut short";
         var cut = message.IndexOf(". ", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message.TrimEnd('.');
     }
@@ -142,9 +143,14 @@ public static class DatasetReader
             while (true)
             {
                 var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(_buffer, _start, _end - _start), _eof, _state);
+                var before = _start;
                 try
                 {
                     if (Step(ref reader, out record)) return !_done;
+                    if (_start != before) continue;
+                    // Nothing read and nothing more to come: never spin on a reader that wants bytes that will not arrive.
+                    if (_eof)
+                        throw new InvalidDatasetException($"'{_path}' ends before its JSON array does: the file is cut short. Check that it was written completely.", _path);
                 }
                 catch (JsonException e)
                 {

@@ -169,6 +169,8 @@ public sealed class HostileDatasetTests : IDisposable
     [InlineData("[{\"text\": \"a\"}] {\"text\": \"b\"}", "more after its JSON array ends")]
     [InlineData("[{\"text\": \"a\"}, {\"text\": ", "not valid JSON")]
     [InlineData("{\"text\": \"a\"}", "must hold a JSON array")]
+    [InlineData("[", "cut short")]
+    [InlineData("[{\"text\": \"a\"}", "cut short")]
     [InlineData("", "is empty")]
     [InlineData("[" + "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" + "]", "nested more than 64")]
     public void A_broken_json_array_is_refused(string text, string expected)
@@ -208,5 +210,15 @@ public sealed class HostileDatasetTests : IDisposable
         var path = Write("d.jsonl", [.. "{\"text\": \"a\"}\n{\"text\": \""u8, 0xFF, .. "\"}\n"u8]);
 
         Assert.Contains(DatasetFileCheck.Check(path), i => i.Message.Contains("line 2 is not valid UTF-8"));
+    }
+
+    [Theory]
+    [InlineData("{\"text\": \"\\ud800\"}\n")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"\\udc00\"}], \"text\": \"\\ud800\"}\n")]
+    public void The_preflight_check_names_a_lone_surrogate_instead_of_throwing(string text)
+    {
+        var path = Write("d.jsonl", text);
+
+        Assert.Contains(DatasetFileCheck.Check(path), i => i.Message.Contains("line 1") && i.Message.Contains("lone surrogate"));
     }
 }
