@@ -131,6 +131,7 @@ public static class AdapterMerge
                     if (overlap.Count > 0) throw new AdapterConflictException(name, taken[overlap[0]], overlap);
                     foreach (var id in config.TokenIndices) taken[id] = name;
 
+                    AdapterFolder.CheckFloat(weights, delta);
                     if (loadRows || request.SafeMerge)
                     {
                         var values = weights.Load(delta.Name);

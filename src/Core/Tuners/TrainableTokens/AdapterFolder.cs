@@ -141,7 +141,7 @@ public static class AdapterFolder
     }
 
     /// <summary>Trained rows are floats; integer or boolean values cast to floats would be a different adapter, silently.</summary>
-    private static void CheckFloat(SafetensorsFile weights, SafetensorsTensorInfo info)
+    internal static void CheckFloat(SafetensorsFile weights, SafetensorsTensorInfo info)
     {
         if (info.DType is SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64) return;
         throw new InvalidAdapterException(

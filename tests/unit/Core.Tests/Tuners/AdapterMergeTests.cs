@@ -101,6 +101,19 @@ public sealed class AdapterMergeTests : IDisposable
     }
 
     [Fact]
+    public void Integer_rows_are_refused_rather_than_cast_into_the_model()
+    {
+        var model = Model("int-rows", new TinyModelSpec { ModelType = "llama" });
+        var folder = Path.Combine(_dir, "int-a");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [1], "target_modules": "model.embed_tokens"}""");
+        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
+            [new(AdapterFolder.KeyFor("model.embed_tokens"), ones(1, 64, ScalarType.Int32))], new Dictionary<string, string> { ["format"] = "pt" });
+        var e = Assert.Throws<InvalidAdapterException>(() => AdapterMerge.Plan(new AdapterMergeRequest(model, [folder], Path.Combine(_dir, "out-int"))));
+        Assert.Contains("I32", e.Message);
+    }
+
+    [Fact]
     public void Several_disjoint_adapters_merge_together()
     {
         var model = Model("multi", new TinyModelSpec { ModelType = "qwen2" });
