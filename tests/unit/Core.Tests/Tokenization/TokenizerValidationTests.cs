@@ -1,0 +1,212 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json.Nodes;
+using TrainableTokens.Core.Tokenization;
+
+namespace TrainableTokens.Core.Tests.Tokenization;
+
+/// <summary>
+/// Damaged tokenizer.json and tokenizer_config.json files are refused before Hugging Face's library sees them, with one
+/// short <see cref="InvalidTokenizerException"/> naming the file, the field and the fix, never a .NET message about
+/// JSON token types or dictionary keys, an id that wraps to a negative number, or a hang.
+/// </summary>
+public sealed class TokenizerValidationTests : IDisposable
+{
+    private const string Valid = """
+        {
+          "version": "1.0", "truncation": null, "padding": null,
+          "added_tokens": [{"id": 5, "content": "[PAD]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
+          "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+          "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}, "decoder": null,
+          "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "hello": 1, "[CLS]": 2, "[SEP]": 3, "world": 4}, "unk_token": "[UNK]"}
+        }
+        """;
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("tt-tokenizer-check-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string JsonPath => Path.Combine(_folder, "tokenizer.json");
+
+    [Fact]
+    public void The_valid_base_file_loads_and_encodes_with_its_special_tokens()
+    {
+        File.WriteAllText(JsonPath, Valid);
+        using var tokenizer = ModelTokenizer.Load(_folder);
+        Assert.Equal(new[] { 2, 1, 4, 5, 3 }, tokenizer.Encode("hello world [PAD]"));
+        Assert.Equal(6, tokenizer.Size);
+    }
+
+    [Fact]
+    public void A_vocabulary_id_written_as_a_string_names_the_entry()
+    {
+        var message = Refused(t => t["model"]!["vocab"]!["hello"] = "1");
+        Assert.Contains("model.vocab[\"hello\"] is the string \"1\"", message);
+    }
+
+    [Fact]
+    public void An_added_token_id_past_int_range_is_refused_instead_of_wrapping_negative()
+    {
+        var message = Refused(t => t["added_tokens"]![0]!["id"] = 2147483648L);
+        Assert.Contains("added_tokens[0].id is the number 2147483648", message);
+        Assert.Contains("16,777,215", message);
+    }
+
+    [Fact]
+    public void A_key_given_twice_in_an_added_token_is_named()
+    {
+        File.WriteAllText(JsonPath, Valid.Replace("\"special\": true}", "\"special\": true, \"special\": false}", StringComparison.Ordinal));
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains("key \"special\" appears more than once in added_tokens[0]", message);
+    }
+
+    [Fact]
+    public void A_hundred_thousand_duplicate_ids_give_a_short_message_with_a_count()
+    {
+        var message = Refused(t =>
+        {
+            var vocab = t["model"]!["vocab"]!.AsObject();
+            for (var i = 0; i < 100_000; i++) vocab[$"piece{i}"] = 1;
+        });
+        Assert.Contains("model.vocab gives id 1 to both \"hello\" and \"piece0\"", message);
+        Assert.Contains("(and 99997 more problems)", message);
+        Assert.True(message.Length < 1000, message);
+    }
+
+    [Fact]
+    public void An_added_token_whose_content_has_another_id_in_the_vocabulary_is_refused()
+    {
+        var message = Refused(t => t["added_tokens"]![0]!["content"] = "world");
+        Assert.Contains("added_tokens[0] \"world\" has id 5, but model.vocab gives it id 4", message);
+    }
+
+    [Fact]
+    public void An_added_token_id_the_library_would_renumber_is_refused()
+    {
+        // The library numbers added tokens after the vocabulary itself: id 500 would encode as 5, so every id reported
+        // for it (and any model row chosen by it) would be wrong.
+        var message = Refused(t => t["added_tokens"]![0]!["id"] = 500);
+        Assert.Contains("added_tokens[0] \"[PAD]\" has id 500 in the file, but Hugging Face's tokenizers library encodes it as [5]", message);
+    }
+
+    [Fact]
+    public void A_post_processor_id_outside_the_vocabulary_is_refused()
+    {
+        var message = Refused(t => t["post_processor"]!["cls"]![1] = 99);
+        Assert.Contains("post_processor.cls[1] is id 99, which neither model.vocab nor added_tokens has", message);
+    }
+
+    [Fact]
+    public void A_template_post_processor_without_single_is_refused()
+    {
+        var message = Refused(t => t["post_processor"] = JsonNode.Parse("""{"type": "TemplateProcessing", "special_tokens": {}}"""));
+        Assert.Contains("post_processor has no \"single\" template list", message);
+    }
+
+    [Fact]
+    public void An_unknown_component_type_is_named_with_the_known_ones()
+    {
+        var message = Refused(t => t["normalizer"] = JsonNode.Parse("""{"type": "Sequence", "normalizers": [{"type": "Lowercase"}, {"type": "Uppercase"}]}"""));
+        Assert.Contains("normalizer.normalizers[1].type \"Uppercase\" is not one Hugging Face's tokenizers 0.22 knows", message);
+    }
+
+    [Fact]
+    public void A_merge_of_pieces_outside_the_vocabulary_is_named()
+    {
+        var message = Refused(t =>
+        {
+            t["model"]!["type"] = "BPE";
+            t["model"]!["merges"] = JsonNode.Parse("""["hel lo", "hello  world"]""");
+        });
+        Assert.Contains("model.merges[0] uses \"hel\", which model.vocab lacks", message);
+        Assert.Contains("model.merges[1] is \"hello  world\"", message);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_reported_with_its_line_not_a_transcoding_error()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Valid.Replace("hello", "hel\u00ffo", StringComparison.Ordinal));
+        var at = Array.IndexOf(bytes, (byte)0xC3);
+        bytes[at] = 0xFF;
+        File.WriteAllBytes(JsonPath, bytes);
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains("is not valid UTF-8 text", message);
+        Assert.Contains("(line 6,", message);
+        Assert.Contains(JsonPath, message);
+    }
+
+    [Fact]
+    public void A_syntax_error_does_not_quote_pages_of_the_file()
+    {
+        // System.Text.Json quotes everything after a broken literal; a fuzzed file got a 7,339-character message.
+        File.WriteAllText(JsonPath, "t\n" + Valid + new string('x', 20_000));
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains("is not valid JSON (line 1, byte 1)", message);
+        Assert.True(message.Length < 600, message);
+    }
+
+    [Fact]
+    public void What_the_library_still_rejects_is_wrapped_with_the_file_and_a_fix()
+    {
+        var message = Refused(t => t["pre_tokenizer"] = JsonNode.Parse("""{"type": "Split", "pattern": {"Regex": "(("}, "behavior": "Isolated", "invert": false}"""));
+        Assert.Contains("Hugging Face's tokenizers library refused", message);
+        Assert.Contains("unmatched parenthesis", message);
+        Assert.Contains("save_pretrained", message);
+    }
+
+    [Fact]
+    public void A_fifo_in_place_of_tokenizer_json_is_refused_without_waiting_for_a_writer()
+    {
+        using (var mkfifo = Process.Start("mkfifo", JsonPath)) Assert.True(mkfifo.WaitForExit(10_000) && mkfifo.ExitCode == 0);
+        var clock = Stopwatch.StartNew();
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains("a FIFO (named pipe), not a regular file", message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void A_tokenizer_json_over_the_size_limit_is_refused_before_it_is_read()
+    {
+        using (var file = File.Create(JsonPath)) file.SetLength(TokenizerJson.MaxBytes + 1);
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains("a tokenizer.json is at most 384 MiB", message);
+    }
+
+    [Fact]
+    public void A_tokenizer_config_key_given_twice_in_a_nested_object_is_refused_at_load()
+    {
+        // Before: loading worked, and Add-TokenizerToken failed later with "An item with the same key has already been added".
+        File.WriteAllText(JsonPath, Valid);
+        var config = Path.Combine(_folder, "tokenizer_config.json");
+        File.WriteAllText(config, """{"bos_token": "[CLS]", "sp_model_kwargs": {"a": 1, "a": 2}}""");
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains(config, message);
+        Assert.Contains("key \"a\" appears more than once in sp_model_kwargs", message);
+    }
+
+    [Fact]
+    public void A_tokenizer_config_flag_that_is_not_a_boolean_is_named_instead_of_ignored()
+    {
+        File.WriteAllText(JsonPath, Valid);
+        var config = Path.Combine(_folder, "tokenizer_config.json");
+        File.WriteAllText(config, """{"add_bos_token": "yes", "added_tokens_decoder": {"-1": {"content": "x"}, "7": 3}}""");
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains("\"add_bos_token\" is the string \"yes\"; it must be true or false", message);
+        Assert.Contains("added_tokens_decoder[\"-1\"]: the key must be a token id", message);
+        Assert.Contains("added_tokens_decoder[\"7\"] must be an object with \"content\"", message);
+    }
+
+    private string Refused(Action<JsonNode> damage)
+    {
+        var json = JsonNode.Parse(Valid)!;
+        damage(json);
+        File.WriteAllText(JsonPath, json.ToJsonString());
+        var e = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder));
+        Assert.Contains(JsonPath, e.Message);
+        Assert.True(e.Message.Length < 2000, e.Message);
+        return e.Message;
+    }
+}
