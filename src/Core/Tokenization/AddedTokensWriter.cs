@@ -31,6 +31,11 @@ public static class AddedTokensWriter
         ArgumentNullException.ThrowIfNull(tokenizer);
         var result = new List<TokenAddition>();
         var next = tokenizer.Size;
+        if (tokenizer.NextAddedId != next)
+            throw new InvalidTokenizerException(
+                $"'{tokenizer.TokenizerJsonPath}': tokens cannot be added to this tokenizer. Its ids run to {next - 1}, but model.vocab has only " +
+                $"{tokenizer.VocabularyCount} entries, so Hugging Face's tokenizers library would give a new token id {tokenizer.NextAddedId} instead of {next}. " +
+                "Adding tokens needs a vocabulary numbered from 0 without gaps; " + TokenizerJsonCheck.Fix, tokenizer.TokenizerJsonPath);
         var planned = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var token in tokens)
         {
@@ -120,6 +125,7 @@ public static class AddedTokensWriter
         try
         {
             using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = TokenizerJson.MaxDepth });
+            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, SlowFix);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidTokenizerException($"'{path}' must hold a JSON object of token to id, not {TokenizerJsonCheck.Kind(doc.RootElement)}. {SlowFix}", path);
             TokenizerJsonCheck.DuplicateKeys(doc.RootElement, "", problems);

@@ -34,10 +34,19 @@ public sealed class ModelTokenizer : IDisposable
         _special = added.Where(a => a.Special).Select(a => a.Id).ToHashSet();
         Size = _tokens.Count == 0 ? 0 : _tokens.Keys.Max() + 1;
         TokenizerJsonPath = json.Path;
+        VocabularyCount = json.Vocabulary.Vocab.Count;
+        // The library's rule for a new added token: after the largest added id when that is past the vocabulary,
+        // else the number of vocabulary entries (which is not the largest id + 1 when ids have gaps).
+        var maxAdded = added.Count == 0 ? -1 : added.Max(a => a.Id);
+        NextAddedId = maxAdded >= VocabularyCount || VocabularyCount == 0 ? maxAdded + 1 : VocabularyCount;
     }
 
     public string Folder { get; }
     public string TokenizerJsonPath { get; }
+    /// <summary>The number of model.vocab entries (the library's vocab_size without added tokens).</summary>
+    internal int VocabularyCount { get; }
+    /// <summary>The id Hugging Face's library gives the next token added.</summary>
+    internal int NextAddedId { get; }
     public TokenizerConfig Config { get; }
     /// <summary>tokenizer.json's added tokens, in file order.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }

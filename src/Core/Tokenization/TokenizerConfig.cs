@@ -66,6 +66,7 @@ public sealed record TokenizerConfig
         try
         {
             doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = TokenizerJson.MaxDepth });
+            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, Fix);
         }
         catch (JsonException e)
         {

@@ -72,6 +72,7 @@ internal sealed class TokenizerJson
                 values.Add((name, start, (int)reader.BytesConsumed));
             }
             document = JsonDocument.Parse(bytes, DocumentOptions);
+            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, TokenizerJsonCheck.Fix);
         }
         catch (JsonException e)
         {

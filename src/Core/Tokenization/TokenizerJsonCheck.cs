@@ -54,6 +54,30 @@ internal static class TokenizerJsonCheck
         return new TokenizerVocabulary(vocab, added);
     }
 
+    /// <summary>
+    /// JSON may escape half of a UTF-16 surrogate pair ("\\ud800"), which is no text: .NET throws when reading it, the
+    /// Rust library refuses it. Only escaped strings can hold one, so only those are decoded.
+    /// </summary>
+    public static void UnpairedSurrogates(byte[] bytes, string path, string fix)
+    {
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = TokenizerJson.MaxDepth, AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+            try
+            {
+                reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                var at = (int)reader.TokenStartIndex;
+                var line = bytes.AsSpan(0, at).Count((byte)'\n') + 1;
+                throw new InvalidTokenizerException(
+                    $"'{path}' line {line}: a string holds an unpaired UTF-16 surrogate escape (such as \\ud800 without its low half), which is not text. {fix}", path);
+            }
+        }
+    }
+
     /// <summary>"an object", "a string", ...: what a value is, for messages.</summary>
     public static string Kind(JsonElement value) => value.ValueKind switch
     {

@@ -139,12 +139,35 @@ public sealed class TokenizerValidationTests : IDisposable
     }
 
     [Fact]
+    public void An_unpaired_surrogate_escape_is_refused_with_its_line()
+    {
+        File.WriteAllText(JsonPath, Valid.Replace("\"hello\"", "\"hel\\ud800lo\"", StringComparison.Ordinal));
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains($"'{JsonPath}' line 6: a string holds an unpaired UTF-16 surrogate escape", message);
+    }
+
+    [Fact]
+    public void Tokens_cannot_be_added_when_vocabulary_ids_have_gaps_and_the_message_says_why()
+    {
+        // ids 0-3 and 9: the library numbers a new token 5 (the entry count), where len(tokenizer) says 10.
+        var json = JsonNode.Parse(Valid)!;
+        json["model"]!["vocab"]!["world"] = 9;
+        json["added_tokens"] = new JsonArray();
+        json["post_processor"] = null;
+        File.WriteAllText(JsonPath, json.ToJsonString());
+        using var tokenizer = ModelTokenizer.Load(_folder);
+        var message = Assert.Throws<InvalidTokenizerException>(() => AddedTokensWriter.Plan(tokenizer, new[] { "<new>" }, special: true)).Message;
+        Assert.Contains("Its ids run to 9, but model.vocab has only 5 entries, so Hugging Face's tokenizers library would give a new token id 5 instead of 10", message);
+        Assert.Contains(JsonPath, message);
+    }
+
+    [Fact]
     public void A_syntax_error_does_not_quote_pages_of_the_file()
     {
         // System.Text.Json quotes everything after a broken literal; a fuzzed file got a 7,339-character message.
         File.WriteAllText(JsonPath, "t\n" + Valid + new string('x', 20_000));
         var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
-        Assert.Contains("is not valid JSON (line 1, byte 1)", message);
+        Assert.Contains("is not valid JSON (line 1,", message);
         Assert.True(message.Length < 600, message);
     }
 
