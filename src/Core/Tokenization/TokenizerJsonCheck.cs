@@ -324,6 +324,25 @@ internal static class TokenizerJsonCheck
         return result;
     }
 
+    /// <summary>Settings the Rust library trusts without checking, and panics on (which ends the process) when they are wrong.</summary>
+    private static void Settings(JsonElement value, string field, string type, TokenizerProblems problems)
+    {
+        switch (type)
+        {
+            case "Precompiled":
+                if (!value.TryGetProperty("precompiled_charsmap", out var map) || map.ValueKind != JsonValueKind.String)
+                    problems.Add($"{field}.precompiled_charsmap must be SentencePiece's normalization rules as base64 text");
+                else if (PrecompiledCharsmap.Problem(map.GetString()!) is { } problem)
+                    problems.Add($"{field}.precompiled_charsmap {problem}");
+                break;
+            case "FixedLength":
+                if (value.TryGetProperty("length", out var length) &&
+                    (length.ValueKind != JsonValueKind.Number || !length.TryGetInt64(out var n) || n < 1))
+                    problems.Add($"{field}.length is {Kind(length)}; it must be a whole number of at least 1");
+                break;
+        }
+    }
+
     /// <summary>A pipeline section: null, or an object whose "type" the library knows (a Sequence's parts likewise).</summary>
     private static void Component(JsonElement root, string section, IReadOnlyList<string> known, TokenizerProblems problems)
     {
@@ -349,6 +368,7 @@ internal static class TokenizerJsonCheck
             problems.Add($"{field}.type {TokenizerProblems.Quote(name)} is not one Hugging Face's tokenizers 0.22 knows (known: {string.Join(", ", known)})");
             return;
         }
+        Settings(value, field, name, problems);
         if (name != "Sequence") return;
         var partsField = TokenizerComponents.SequenceField(section);
         if (!value.TryGetProperty(partsField, out var parts) || parts.ValueKind != JsonValueKind.Array)

@@ -181,6 +181,43 @@ public sealed class TokenizerValidationTests : IDisposable
     }
 
     [Fact]
+    public void A_fixed_length_pre_tokenizer_of_zero_is_refused_instead_of_ending_the_process()
+    {
+        // The library panics on the first encode ("chunk size must be non-zero"), which aborts the whole process.
+        var message = Refused(t => t["pre_tokenizer"] = JsonNode.Parse("""{"type": "FixedLength", "length": 0}"""));
+        Assert.Contains("pre_tokenizer.length is the number 0; it must be a whole number of at least 1", message);
+    }
+
+    [Fact]
+    public void A_precompiled_charsmap_the_library_would_trust_blindly_is_checked_first()
+    {
+        // 256 empty trie units and no replacement text: a charsmap that changes nothing, walkable for every byte.
+        using (var tokenizer = LoadWithCharsmap(Charsmap(256)))
+            Assert.Equal(new[] { 1, 4 }, tokenizer.Encode("hello world", addSpecialTokens: false));
+        // Too short for its own size field: the library panics while loading. Too few units: it reads past them while encoding.
+        Assert.Contains("normalizer.precompiled_charsmap is 3 bytes long", Refused(t => t["normalizer"] = Precompiled("AAAA")));
+        Assert.Contains("normalizer.precompiled_charsmap has a trie that reads unit 16 of 16 for byte 0x10",
+            Refused(t => t["normalizer"] = Precompiled(Convert.ToBase64String(Charsmap(16)))));
+    }
+
+    private ModelTokenizer LoadWithCharsmap(byte[] charsmap)
+    {
+        var json = JsonNode.Parse(Valid)!;
+        json["normalizer"] = Precompiled(Convert.ToBase64String(charsmap));
+        File.WriteAllText(JsonPath, json.ToJsonString());
+        return ModelTokenizer.Load(_folder);
+    }
+
+    private static JsonNode Precompiled(string base64) => new JsonObject { ["type"] = "Precompiled", ["precompiled_charsmap"] = base64 };
+
+    private static byte[] Charsmap(int units)
+    {
+        var blob = new byte[4 + units * 4];
+        BitConverter.TryWriteBytes(blob, units * 4);
+        return blob;
+    }
+
+    [Fact]
     public void A_fifo_in_place_of_tokenizer_json_is_refused_without_waiting_for_a_writer()
     {
         using (var mkfifo = Process.Start("mkfifo", JsonPath)) Assert.True(mkfifo.WaitForExit(10_000) && mkfifo.ExitCode == 0);
