@@ -60,6 +60,7 @@ internal sealed class TokenizerJson
         JsonDocument document;
         try
         {
+            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, TokenizerJsonCheck.Fix);
             var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = MaxDepth });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 throw new InvalidTokenizerException($"'{path}' is not a tokenizer.json: it must hold one JSON object. {TokenizerJsonCheck.Fix}", path);
@@ -72,7 +73,6 @@ internal sealed class TokenizerJson
                 values.Add((name, start, (int)reader.BytesConsumed));
             }
             document = JsonDocument.Parse(bytes, DocumentOptions);
-            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, TokenizerJsonCheck.Fix);
         }
         catch (JsonException e)
         {

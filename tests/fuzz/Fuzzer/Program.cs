@@ -6,6 +6,7 @@ using TrainableTokens.Fuzz;
 
 // fuzz <target>           the afl-fuzz loop (stdin per input); run by tests/fuzz/run.sh
 // replay <target> <file>  one or more inputs outside afl-fuzz: prints each outcome, exit code 1 when any is a finding
+//                         (TTFUZZ_STACK=1 also prints the exception each finding threw)
 // list                    the target names
 if (args.Length == 1 && args[0] == "list")
 {
@@ -42,6 +43,7 @@ if (args.Length >= 3 && args[0] == "replay")
         {
             findings++;
             Console.WriteLine($"FINDING      {file}: {e.Problem}");
+            if (Environment.GetEnvironmentVariable("TTFUZZ_STACK") == "1") Console.WriteLine(e.InnerException);
         }
     }
     return findings == 0 ? 0 : 1;

@@ -144,6 +144,10 @@ public sealed class TokenizerValidationTests : IDisposable
         File.WriteAllText(JsonPath, Valid.Replace("\"hello\"", "\"hel\\ud800lo\"", StringComparison.Ordinal));
         var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
         Assert.Contains($"'{JsonPath}' line 6: a string holds an unpaired UTF-16 surrogate escape", message);
+        // In a top-level key it broke the scan that indexes the file, before any other check ran.
+        File.WriteAllText(JsonPath, Valid.Replace("\"version\"", "\"ver\\udc00sion\"", StringComparison.Ordinal));
+        message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains($"'{JsonPath}' line 2: a string holds an unpaired UTF-16 surrogate escape", message);
     }
 
     [Fact]
