@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Text;
 using System.Text.Json;
 
 namespace TrainableTokens.Core.Tokenization;
@@ -208,6 +209,7 @@ internal static class TokenizerJsonCheck
             return;
         }
         var prefix = model.TryGetProperty("continuing_subword_prefix", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "";
+        var prefixBytes = Encoding.UTF8.GetByteCount(prefix);
         var index = 0;
         foreach (var merge in merges.EnumerateArray())
         {
@@ -231,7 +233,15 @@ internal static class TokenizerJsonCheck
             foreach (var part in new[] { left, right })
                 if (!vocab.ContainsKey(part))
                     problems.Add($"{field} uses {TokenizerProblems.Quote(part)}, which model.vocab lacks");
-            var joined = left + (prefix.Length > 0 && right.StartsWith(prefix, StringComparison.Ordinal) ? right[prefix.Length..] : right);
+            // The library joins left with right minus as many bytes as the prefix has, without looking: a right part
+            // shorter than that, or cut inside a character, panics (and ends the process) while loading.
+            var rightBytes = Encoding.UTF8.GetBytes(right);
+            if (rightBytes.Length < prefixBytes || (prefixBytes > 0 && prefixBytes < rightBytes.Length && (rightBytes[prefixBytes] & 0xC0) == 0x80))
+            {
+                problems.Add($"{field} right part {TokenizerProblems.Quote(right)} does not start with continuing_subword_prefix {TokenizerProblems.Quote(prefix)}");
+                continue;
+            }
+            var joined = left + Encoding.UTF8.GetString(rightBytes, prefixBytes, rightBytes.Length - prefixBytes);
             if (vocab.ContainsKey(left) && vocab.ContainsKey(right) && !vocab.ContainsKey(joined))
                 problems.Add($"{field} makes {TokenizerProblems.Quote(joined)}, which model.vocab lacks");
         }

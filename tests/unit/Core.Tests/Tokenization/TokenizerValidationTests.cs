@@ -126,6 +126,25 @@ public sealed class TokenizerValidationTests : IDisposable
     }
 
     [Fact]
+    public void A_merge_the_library_would_cut_inside_its_right_part_is_refused_instead_of_ending_the_process()
+    {
+        // With continuing_subword_prefix "#" the library cuts one byte off every right part without looking; one byte into
+        // "é" is inside a character, and it panics while loading.
+        var message = Refused(t =>
+        {
+            t["model"] = JsonNode.Parse("""
+                {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": "#", "end_of_word_suffix": null,
+                 "fuse_unk": false, "byte_fallback": false, "vocab": {"a": 0, "b": 1, "\u00e9": 2, "ab": 3, "a\u00e9": 4, "#b": 5, "a#b": 6, "[CLS]": 7, "[SEP]": 8},
+                 "merges": ["a \u00e9", "a #b"]}
+                """);
+            t["post_processor"] = null;
+            t["added_tokens"] = new JsonArray();
+        });
+        Assert.Contains("model.merges[0] right part \"\u00e9\" does not start with continuing_subword_prefix \"#\"", message);
+        Assert.DoesNotContain("merges[1]", message);
+    }
+
+    [Fact]
     public void Invalid_utf8_is_reported_with_its_line_not_a_transcoding_error()
     {
         var bytes = Encoding.UTF8.GetBytes(Valid.Replace("hello", "hel\u00ffo", StringComparison.Ordinal));
