@@ -37,6 +37,68 @@ internal static class PrecompiledCharsmap
         return Walk(units, normalized);
     }
 
+    /// <summary>
+    /// <paramref name="text"/> after the charsmap's rules: at each place the longest rule that matches is replaced by its
+    /// text, anything else is kept. Meant for a charsmap <see cref="Problem"/> accepted; null for one it cannot walk.
+    /// </summary>
+    public static string? Normalize(string base64, string text)
+    {
+        byte[] blob;
+        try
+        {
+            blob = Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+        if (blob.Length < 4 || 4L + BinaryPrimitives.ReadUInt32LittleEndian(blob) / 4 * 4 > blob.Length) return null;
+        var trieBytes = (int)(BinaryPrimitives.ReadUInt32LittleEndian(blob) / 4 * 4);
+        var units = new uint[trieBytes / 4];
+        for (var i = 0; i < units.Length; i++) units[i] = BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(4 + i * 4));
+        var normalized = blob.AsSpan(4 + trieBytes);
+        var input = System.Text.Encoding.UTF8.GetBytes(text);
+        var output = new List<byte>(input.Length);
+        var at = 0;
+        while (at < input.Length)
+        {
+            if (units.Length == 0) return null;
+            long position = Offset(units[0]);
+            (int Length, long Value)? match = null;
+            for (var i = at; i < input.Length && input[i] != 0; i++)
+            {
+                position ^= input[i];
+                if (position >= units.Length) return null;
+                var unit = units[position];
+                if (Label(unit) != input[i]) break;
+                position ^= Offset(unit);
+                if (HasLeaf(unit))
+                {
+                    if (position >= units.Length) return null;
+                    match = (i - at + 1, Value(units[position]));
+                }
+            }
+            if (match is { } m && m.Value > normalized.Length) return null;
+            if (match is { } found && IsCharBoundary(input, at + found.Length))
+            {
+                var end = (int)found.Value;
+                while (end < normalized.Length && normalized[end] != 0) end++;
+                output.AddRange(normalized[(int)found.Value..end].ToArray());
+                at += found.Length;
+            }
+            else
+            {
+                var length = CharLength(input[at]);
+                for (var k = 0; k < length && at < input.Length; k++) output.Add(input[at++]);
+            }
+        }
+        return System.Text.Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    private static bool IsCharBoundary(byte[] bytes, int index) => index >= bytes.Length || (bytes[index] & 0xC0) != 0x80;
+
+    private static int CharLength(byte lead) => lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+
     // The unit layout of a darts-clone double array, as the library reads it.
     private static bool HasLeaf(uint unit) => ((unit >> 8) & 1) == 1;
     private static long Value(uint unit) => unit & ((1u << 31) - 1);

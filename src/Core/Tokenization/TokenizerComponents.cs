@@ -18,7 +18,7 @@ internal static class TokenizerComponents
 
     public static readonly IReadOnlyList<string> PreTokenizers = new[]
     {
-        "BertPreTokenizer", "ByteLevel", "Delimiter", "Metaspace", "Whitespace", "Sequence", "Split", "Punctuation",
+        "BertPreTokenizer", "ByteLevel", "CharDelimiterSplit", "Metaspace", "Whitespace", "Sequence", "Split", "Punctuation",
         "WhitespaceSplit", "Digits", "UnicodeScripts", "FixedLength",
     };
 

@@ -51,6 +51,9 @@ internal static class TokenizerJsonCheck
         Component(root, "pre_tokenizer", TokenizerComponents.PreTokenizers, problems);
         Component(root, "decoder", TokenizerComponents.Decoders, problems);
         Component(root, "post_processor", TokenizerComponents.PostProcessors, problems);
+        // Only once the normalizer itself is known to be sound can its effect on the added tokens be worked out.
+        if (problems.Count == 0 && root.TryGetProperty("normalizer", out var normalizer))
+            EmptiedByNormalizer(normalizer, added, problems);
         problems.ThrowIfAny(Fix);
         return new TokenizerVocabulary(vocab, added);
     }
@@ -332,6 +335,15 @@ internal static class TokenizerJsonCheck
                 flags.GetValueOrDefault("lstrip"), flags.GetValueOrDefault("rstrip"), flags.GetValueOrDefault("single_word")));
         }
         return result;
+    }
+
+    private static void EmptiedByNormalizer(JsonElement normalizer, List<AddedToken> added, TokenizerProblems problems)
+    {
+        if (normalizer.ValueKind != JsonValueKind.Object) return;
+        foreach (var token in added)
+            if (token.Normalized && AddedTokenNormalization.Apply(normalizer, token.Content) is { Length: 0 })
+                problems.Add($"added token {TokenizerProblems.Quote(token.Content)} (id {token.Id}) is \"normalized\", and the normalizer leaves nothing of it, " +
+                    "which makes Hugging Face's tokenizers library fail on every text; set its \"normalized\" to false or remove it");
     }
 
     /// <summary>Settings the Rust library trusts without checking, and panics on (which ends the process) when they are wrong.</summary>

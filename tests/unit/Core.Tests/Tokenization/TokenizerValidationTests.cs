@@ -241,6 +241,31 @@ public sealed class TokenizerValidationTests : IDisposable
     }
 
     [Fact]
+    public void A_normalized_added_token_the_normalizer_empties_is_refused_instead_of_ending_the_process()
+    {
+        // The library matches it by its normalized text; an empty one panics on every encode ("AddedVocabulary bad split").
+        var message = Refused(t =>
+        {
+            t["normalizer"] = JsonNode.Parse("""{"type": "Sequence", "normalizers": [{"type": "Lowercase"}, {"type": "Replace", "pattern": {"String": "x"}, "content": ""}]}""");
+            t["added_tokens"]!.AsArray().Add(JsonNode.Parse("""{"id": 6, "content": "XxX", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false}"""));
+        });
+        Assert.Contains("added token \"XxX\" (id 6) is \"normalized\", and the normalizer leaves nothing of it", message);
+    }
+
+    [Fact]
+    public void Every_pre_tokenizer_type_the_library_reads_is_accepted()
+    {
+        var json = JsonNode.Parse(Valid)!;
+        json["pre_tokenizer"] = JsonNode.Parse("""
+            {"type": "Sequence", "pretokenizers": [{"type": "CharDelimiterSplit", "delimiter": "l"}, {"type": "Digits", "individual_digits": true},
+             {"type": "Punctuation", "behavior": "Contiguous"}, {"type": "UnicodeScripts"}, {"type": "WhitespaceSplit"}, {"type": "FixedLength", "length": 3}]}
+            """);
+        File.WriteAllText(JsonPath, json.ToJsonString());
+        using var tokenizer = ModelTokenizer.Load(_folder);
+        Assert.NotEmpty(tokenizer.Encode("hello world"));
+    }
+
+    [Fact]
     public void A_fifo_in_place_of_tokenizer_json_is_refused_without_waiting_for_a_writer()
     {
         using (var mkfifo = Process.Start("mkfifo", JsonPath)) Assert.True(mkfifo.WaitForExit(10_000) && mkfifo.ExitCode == 0);
