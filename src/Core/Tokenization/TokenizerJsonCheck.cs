@@ -347,10 +347,16 @@ internal static class TokenizerJsonCheck
     }
 
     /// <summary>Settings the Rust library trusts without checking, and panics on (which ends the process) when they are wrong.</summary>
-    private static void Settings(JsonElement value, string field, string type, TokenizerProblems problems)
+    private static void Settings(JsonElement value, string section, string field, string type, TokenizerProblems problems)
     {
         switch (type)
         {
+            case "Strip" when section == "decoder":
+                // It cuts "stop" characters off each token's end by counting down from its length: a token made only of
+                // the stripped character and shorter than start + stop makes it slice backwards or below zero.
+                if (value.TryGetProperty("stop", out var stop) && !(stop.ValueKind == JsonValueKind.Number && stop.TryGetInt64(out var s) && s == 0))
+                    problems.Add($"{field}.stop is {Kind(stop)}; Hugging Face's tokenizers 0.22 fails (and ends the process) on some tokens when a Strip decoder's stop is not 0");
+                break;
             case "Precompiled":
                 if (!value.TryGetProperty("precompiled_charsmap", out var map) || map.ValueKind != JsonValueKind.String)
                     problems.Add($"{field}.precompiled_charsmap must be SentencePiece's normalization rules as base64 text");
@@ -390,7 +396,7 @@ internal static class TokenizerJsonCheck
             problems.Add($"{field}.type {TokenizerProblems.Quote(name)} is not one Hugging Face's tokenizers 0.22 knows (known: {string.Join(", ", known)})");
             return;
         }
-        Settings(value, field, name, problems);
+        Settings(value, section, field, name, problems);
         if (name != "Sequence") return;
         var partsField = TokenizerComponents.SequenceField(section);
         if (!value.TryGetProperty(partsField, out var parts) || parts.ValueKind != JsonValueKind.Array)

@@ -253,6 +253,14 @@ public sealed class TokenizerValidationTests : IDisposable
     }
 
     [Fact]
+    public void A_strip_decoder_with_a_stop_is_refused_instead_of_ending_the_process_on_decode()
+    {
+        // Decoding a token "h" with start 1 and stop 1 makes the library slice [1..0] and panic.
+        var message = Refused(t => t["decoder"] = JsonNode.Parse("""{"type": "Sequence", "decoders": [{"type": "Fuse"}, {"type": "Strip", "content": "h", "start": 1, "stop": 1}]}"""));
+        Assert.Contains("decoder.decoders[1].stop is the number 1; Hugging Face's tokenizers 0.22 fails (and ends the process)", message);
+    }
+
+    [Fact]
     public void Every_pre_tokenizer_type_the_library_reads_is_accepted()
     {
         var json = JsonNode.Parse(Valid)!;
