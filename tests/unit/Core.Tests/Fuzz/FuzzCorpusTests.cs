@@ -52,12 +52,14 @@ public sealed class FuzzCorpusTests
         Assert.True(failures.Count == 0, $"{failures.Count} of {inputs.Count} inputs failed:\n" + string.Join("\n", failures));
     }
 
-    [Fact]
-    public void Every_pending_finding_says_what_it_is()
+    [Theory]
+    [InlineData("pending")]
+    [InlineData("regressions")]
+    public void Every_saved_finding_says_what_it_is(string kind)
     {
-        var pending = Path.Combine(RepoFuzzFolder(), "pending");
-        if (!Directory.Exists(pending)) return;
-        foreach (var folder in Directory.EnumerateDirectories(pending))
+        var root = Path.Combine(RepoFuzzFolder(), kind);
+        if (!Directory.Exists(root)) return;
+        foreach (var folder in Directory.EnumerateDirectories(root))
         {
             Assert.Contains(Path.GetFileName(folder), FuzzTargets.All.Select(t => t.Name));
             var notes = Path.Combine(folder, "README.md");
@@ -74,7 +76,7 @@ public sealed class FuzzCorpusTests
         return Directory.Exists(folder) ? Directory.EnumerateFiles(folder).Where(f => !f.EndsWith(".md", StringComparison.Ordinal)).Order(StringComparer.Ordinal) : Array.Empty<string>();
     }
 
-    /// <summary>tests/fuzz in the source tree (pending inputs are not copied to the test output).</summary>
+    /// <summary>tests/fuzz in the source tree (pending inputs and notes are not in the test output).</summary>
     private static string RepoFuzzFolder()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
