@@ -284,6 +284,23 @@ public sealed class TokenizerValidationTests : IDisposable
     }
 
     [Fact]
+    public void Tokenizer_files_linked_to_devices_are_refused_without_reading_them()
+    {
+        File.CreateSymbolicLink(JsonPath, "/dev/zero");
+        Assert.Contains("is a character device, not a regular file", Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message);
+        File.Delete(JsonPath);
+        File.WriteAllText(JsonPath, Valid);
+        var config = Path.Combine(_folder, "tokenizer_config.json");
+        File.CreateSymbolicLink(config, "/dev/urandom");
+        var message = Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message;
+        Assert.Contains($"'{config}' is a character device", message);
+        File.Delete(config);
+        var template = Path.Combine(_folder, "chat_template.jinja");
+        using (var mkfifo = Process.Start("mkfifo", template)) Assert.True(mkfifo.WaitForExit(10_000) && mkfifo.ExitCode == 0);
+        Assert.Contains("a FIFO (named pipe)", Assert.Throws<InvalidTokenizerException>(() => ModelTokenizer.Load(_folder)).Message);
+    }
+
+    [Fact]
     public void A_tokenizer_json_over_the_size_limit_is_refused_before_it_is_read()
     {
         using (var file = File.Create(JsonPath)) file.SetLength(TokenizerJson.MaxBytes + 1);
