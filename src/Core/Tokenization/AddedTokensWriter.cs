@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TrainableTokens.Core.IO;
 
 namespace TrainableTokens.Core.Tokenization;
 
@@ -30,6 +31,11 @@ public static class AddedTokensWriter
         ArgumentNullException.ThrowIfNull(tokenizer);
         var result = new List<TokenAddition>();
         var next = tokenizer.Size;
+        if (tokenizer.NextAddedId != next)
+            throw new InvalidTokenizerException(
+                $"'{tokenizer.TokenizerJsonPath}': tokens cannot be added to this tokenizer. Its ids run to {next - 1}, but model.vocab has only " +
+                $"{tokenizer.VocabularyCount} entries, so Hugging Face's tokenizers library would give a new token id {tokenizer.NextAddedId} instead of {next}. " +
+                "Adding tokens needs a vocabulary numbered from 0 without gaps; " + TokenizerJsonCheck.Fix, tokenizer.TokenizerJsonPath);
         var planned = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var token in tokens)
         {
@@ -61,10 +67,10 @@ public static class AddedTokensWriter
         AtomicFile.WriteAllBytes(Path.Combine(outputFolder, TokenizerJson.FileName), bytes);
 
         var configPath = Path.Combine(tokenizer.Folder, TokenizerConfig.FileName);
-        if (File.Exists(configPath))
+        if (FileKind.Of(configPath) != FileKindValue.Missing)
             AtomicFile.WriteAllBytes(Path.Combine(outputFolder, TokenizerConfig.FileName), UpdatedConfig(configPath, added));
         var slowPath = Path.Combine(tokenizer.Folder, SlowAddedTokensFile);
-        if (File.Exists(slowPath))
+        if (FileKind.Of(slowPath) != FileKindValue.Missing)
             AtomicFile.WriteAllBytes(Path.Combine(outputFolder, SlowAddedTokensFile), UpdatedSlowAddedTokens(slowPath, added));
     }
 
@@ -89,16 +95,9 @@ public static class AddedTokensWriter
 
     private static byte[] UpdatedConfig(string path, List<TokenAddition> added)
     {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllBytes(path), documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidTokenizerException($"'{path}' is not valid JSON (line {e.LineNumber + 1}): {e.Message} Fix or remove the file.", path, e);
-        }
-        if (root is not JsonObject config) throw new InvalidTokenizerException($"'{path}' must hold a JSON object.", path);
+        JsonObject config;
+        using (var doc = TokenizerConfig.ParseFile(path))
+            config = (JsonObject)JsonNode.Parse(doc.RootElement.GetRawText(), documentOptions: ConfigReadOptions)!;
         if (added.Count > 0)
         {
             if (config["added_tokens_decoder"] is not JsonObject decoder)
@@ -117,12 +116,35 @@ public static class AddedTokensWriter
         return Encoding.UTF8.GetBytes(config.ToJsonString(Json.Indented) + "\n");
     }
 
+    /// <summary>The slow tokenizers' added_tokens.json: an object of token to id, each checked like tokenizer.json's.</summary>
     private static byte[] UpdatedSlowAddedTokens(string path, List<TokenAddition> added)
     {
-        var root = JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject ?? new JsonObject();
+        var bytes = UserFile.ReadAllBytes(path, TokenizerConfig.MaxBytes, SlowAddedTokensFile, message => new InvalidTokenizerException(message, path));
+        var problems = new TokenizerProblems(path);
+        JsonObject root;
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = TokenizerJson.MaxDepth });
+            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, SlowFix);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidTokenizerException($"'{path}' must hold a JSON object of token to id, not {TokenizerJsonCheck.Kind(doc.RootElement)}. {SlowFix}", path);
+            TokenizerJsonCheck.DuplicateKeys(doc.RootElement, "", problems);
+            foreach (var entry in doc.RootElement.EnumerateObject())
+                TokenizerJsonCheck.Id(entry.Value, $"[{TokenizerProblems.Quote(entry.Name)}]", problems);
+            problems.ThrowIfAny(SlowFix);
+            root = (JsonObject)JsonNode.Parse(doc.RootElement.GetRawText())!;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidTokenizerException($"'{path}' is not valid JSON (line {e.LineNumber + 1}): {TokenizerJson.JsonProblem(e)} {SlowFix}", path, e);
+        }
         foreach (var a in added) root[a.Token] = a.Id;
         return Encoding.UTF8.GetBytes(root.ToJsonString(Json.Indented) + "\n");
     }
+
+    private const string SlowFix = "Fix the file, or delete it: tokenizer.json holds the same tokens.";
+
+    private static readonly JsonDocumentOptions ConfigReadOptions = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = TokenizerJson.MaxDepth };
 
     /// <summary>JSON as transformers writes it: two-space indent, non-ASCII text as is.</summary>
     private static class Json

@@ -34,10 +34,19 @@ public sealed class ModelTokenizer : IDisposable
         _special = added.Where(a => a.Special).Select(a => a.Id).ToHashSet();
         Size = _tokens.Count == 0 ? 0 : _tokens.Keys.Max() + 1;
         TokenizerJsonPath = json.Path;
+        VocabularyCount = json.Vocabulary.Vocab.Count;
+        // The library's rule for a new added token: after the largest added id when that is past the vocabulary,
+        // else the number of vocabulary entries (which is not the largest id + 1 when ids have gaps).
+        var maxAdded = added.Count == 0 ? -1 : added.Max(a => a.Id);
+        NextAddedId = maxAdded >= VocabularyCount || VocabularyCount == 0 ? maxAdded + 1 : VocabularyCount;
     }
 
     public string Folder { get; }
     public string TokenizerJsonPath { get; }
+    /// <summary>The number of model.vocab entries (the library's vocab_size without added tokens).</summary>
+    internal int VocabularyCount { get; }
+    /// <summary>The id Hugging Face's library gives the next token added.</summary>
+    internal int NextAddedId { get; }
     public TokenizerConfig Config { get; }
     /// <summary>tokenizer.json's added tokens, in file order.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }
@@ -63,15 +72,44 @@ public sealed class ModelTokenizer : IDisposable
 
     internal static ModelTokenizer FromJson(string folder, TokenizerJson json, TokenizerConfig config)
     {
-        var ids = ReadVocabulary(json);
-        var added = ReadAddedTokens(json);
+        var ids = new Dictionary<string, int>(json.Vocabulary.Vocab, StringComparer.Ordinal);
+        var added = json.Vocabulary.AddedTokens;
         foreach (var a in added) ids[a.Content] = a.Id;
+        var known = new HashSet<int>(ids.Values);
         PostProcessorTemplate template;
         using (var processor = json.Document("post_processor"))
-            template = PostProcessorTemplate.Parse(processor.RootElement, json.Path);
+            template = PostProcessorTemplate.Parse(processor.RootElement, json.Path, known);
         template = BosEosOverride(template, config, ids) ?? template;
         var backend = new RustTokenizerBackend(json);
+        try
+        {
+            CheckAddedTokenIds(json.Path, backend, added);
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
         return new ModelTokenizer(folder, json, config, backend, ids, added, template);
+    }
+
+    /// <summary>
+    /// The library may give an added token another id than the file says (it numbers added tokens after the vocabulary
+    /// in its own way); every id this module reports must be the one encoding gives, so each token matched verbatim
+    /// (not normalized first) is encoded once and compared.
+    /// </summary>
+    private static void CheckAddedTokenIds(string path, ITokenizerBackend backend, List<AddedToken> added)
+    {
+        var problems = new TokenizerProblems(path);
+        for (var i = 0; i < added.Count; i++)
+        {
+            var a = added[i];
+            if (a.Normalized) continue;
+            var got = backend.Encode(a.Content);
+            if (got.Length != 1 || got[0] != a.Id)
+                problems.Add($"added_tokens[{i}] {TokenizerProblems.Quote(a.Content)} has id {a.Id} in the file, but Hugging Face's tokenizers library encodes it as [{string.Join(", ", got.Take(4))}{(got.Length > 4 ? ", ..." : "")}]");
+        }
+        problems.ThrowIfAny("Added tokens must have the ids the library gives them: the next ids after the vocabulary, in order. " + TokenizerJsonCheck.Fix);
     }
 
     /// <summary>The ids of <paramref name="text"/>; with <paramref name="addSpecialTokens"/>, the post-processor's tokens around them (transformers' default).</summary>
@@ -122,59 +160,4 @@ public sealed class ModelTokenizer : IDisposable
         .Replace(" ' ", "'", StringComparison.Ordinal).Replace(" n't", "n't", StringComparison.Ordinal)
         .Replace(" 'm", "'m", StringComparison.Ordinal).Replace(" 's", "'s", StringComparison.Ordinal)
         .Replace(" 've", "'ve", StringComparison.Ordinal).Replace(" 're", "'re", StringComparison.Ordinal);
-
-    /// <summary>model.vocab: an object of piece to id (BPE, WordPiece, WordLevel) or a list of [piece, score] (Unigram, id = position).</summary>
-    private static Dictionary<string, int> ReadVocabulary(TokenizerJson json)
-    {
-        var model = json.Value("model") ?? throw new InvalidTokenizerException($"'{json.Path}' has no \"model\"; it is not a tokenizer.json.", json.Path);
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var reader = new Utf8JsonReader(model.Span);
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var isVocab = reader.ValueTextEquals("vocab"u8);
-            reader.Read();
-            if (!isVocab)
-            {
-                reader.Skip();
-                continue;
-            }
-            if (reader.TokenType == JsonTokenType.StartObject)
-            {
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    var piece = reader.GetString()!;
-                    reader.Read();
-                    ids[piece] = reader.GetInt32();
-                }
-            }
-            else if (reader.TokenType == JsonTokenType.StartArray)
-            {
-                var id = 0;
-                while (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
-                {
-                    reader.Read();
-                    ids[reader.GetString()!] = id++;
-                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) { }
-                }
-            }
-            return ids;
-        }
-        throw new InvalidTokenizerException($"'{json.Path}': \"model\" has no \"vocab\"; the file is incomplete. Download the tokenizer again.", json.Path);
-    }
-
-    internal static List<AddedToken> ReadAddedTokens(TokenizerJson json)
-    {
-        var result = new List<AddedToken>();
-        using var doc = json.Document("added_tokens");
-        if (doc.RootElement.ValueKind != JsonValueKind.Array) return result;
-        foreach (var t in doc.RootElement.EnumerateArray())
-        {
-            bool Flag(string name, bool fallback) => t.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.True : fallback;
-            var special = Flag("special", false);
-            result.Add(new AddedToken(t.GetProperty("id").GetInt32(), t.GetProperty("content").GetString()!, special, Flag("normalized", !special),
-                Flag("lstrip", false), Flag("rstrip", false), Flag("single_word", false)));
-        }
-        return result;
-    }
 }

@@ -32,19 +32,37 @@ internal sealed class RustTokenizerBackend : ITokenizerBackend
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0) return Array.Empty<int>();
         uint[] ids;
-        lock (_gate) ids = _encoder.Encode(text);
-        return Array.ConvertAll(ids, i => checked((int)i));
+        try
+        {
+            lock (_gate) ids = _encoder.Encode(text);
+        }
+        catch (Tokenizers.DotNet.TokenizerException e)
+        {
+            throw Refused("failed to encode a text with", e.Message, e);
+        }
+        // The file's ids were checked to fit; an id outside them means the library numbered tokens its own way.
+        foreach (var id in ids)
+            if (id > TokenizerJsonCheck.MaxId)
+                throw Refused("gave an id outside the vocabulary of", $"id {id}", null);
+        return Array.ConvertAll(ids, i => (int)i);
     }
 
     public string Decode(int[] ids, bool skipSpecialTokens)
     {
         if (ids.Length == 0) return "";
         var raw = Array.ConvertAll(ids, i => checked((uint)i));
-        lock (_gate)
+        try
         {
-            if (skipSpecialTokens) return _encoder.Decode(raw);
-            _decoderKeepingSpecials ??= Load(_json.With(new Dictionary<string, string>(PlainEncoding()) { ["added_tokens"] = AddedTokensNotSpecial() }));
-            return _decoderKeepingSpecials.Decode(raw);
+            lock (_gate)
+            {
+                if (skipSpecialTokens) return _encoder.Decode(raw);
+                _decoderKeepingSpecials ??= Load(_json.With(new Dictionary<string, string>(PlainEncoding()) { ["added_tokens"] = AddedTokensNotSpecial() }));
+                return _decoderKeepingSpecials.Decode(raw);
+            }
+        }
+        catch (Tokenizers.DotNet.TokenizerException e)
+        {
+            throw Refused("failed to decode ids with", e.Message, e);
         }
     }
 
@@ -71,6 +89,16 @@ internal sealed class RustTokenizerBackend : ITokenizerBackend
         return added.ToJsonString();
     }
 
+    /// <summary>The library's own words (serde or tokenizer errors), cut short: they may quote a whole vocabulary entry or more.</summary>
+    private InvalidTokenizerException Refused(string what, string detail, Exception? inner)
+    {
+        var text = detail.ReplaceLineEndings(" ").Trim().TrimEnd('.');
+        if (text.Length > 300) text = text[..300] + "...";
+        return new InvalidTokenizerException(
+            $"Hugging Face's tokenizers library {what} '{_json.Path}': {text}. The file is damaged or comes from a newer tokenizers release. " +
+            TokenizerJsonCheck.Fix, _json.Path, inner);
+    }
+
     /// <summary>The wrapper loads from a path only: the tailored copy goes to a private temporary file, deleted once loaded.</summary>
     private Tokenizers.DotNet.Tokenizer Load(byte[] bytes)
     {
@@ -82,9 +110,7 @@ internal sealed class RustTokenizerBackend : ITokenizerBackend
         }
         catch (Tokenizers.DotNet.TokenizerException e)
         {
-            throw new InvalidTokenizerException(
-                $"'{_json.Path}' could not be loaded by Hugging Face's tokenizers library: {e.Message.Replace(temp, TokenizerJson.FileName, StringComparison.Ordinal)}. " +
-                "Check that the file is a complete tokenizer.json (download it again if it was cut short).", _json.Path, e);
+            throw Refused("refused", e.Message.Replace(temp, TokenizerJson.FileName, StringComparison.Ordinal), e);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Text.Json;
 
@@ -31,44 +32,137 @@ public sealed record TokenizerConfig
     /// <summary>transformers 4.43+ may save the chat template beside the config; that file wins over the config's field.</summary>
     public const string ChatTemplateFileName = "chat_template.jinja";
 
+    /// <summary>Real configs are at most a few MB (a long added_tokens_decoder and chat templates).</summary>
+    public const long MaxBytes = 64L << 20;
+
+    /// <summary>A chat template is Jinja source of a few KB.</summary>
+    public const long MaxTemplateBytes = 4L << 20;
+
+    private const string Fix = "Fix the file, or download the tokenizer again.";
+
     public static TokenizerConfig ReadFolder(string folder)
     {
         var config = ReadConfig(folder);
         var template = System.IO.Path.Combine(folder, ChatTemplateFileName);
-        return File.Exists(template) ? config with { ChatTemplate = File.ReadAllText(template), ChatTemplatePath = template } : config;
+        if (IO.FileKind.Of(template) == IO.FileKindValue.Missing) return config;
+        var text = IO.UserFile.ReadAllText(template, MaxTemplateBytes, "chat template", message => new InvalidTokenizerException(message, template));
+        return config with { ChatTemplate = text, ChatTemplatePath = template };
     }
 
     /// <summary>The file the chat template came from (tokenizer_config.json or chat_template.jinja), for messages.</summary>
     public string? ChatTemplatePath { get; init; }
 
-    private static TokenizerConfig ReadConfig(string folder)
+    /// <summary>
+    /// Reads tokenizer_config.json (strict UTF-8, bounded size and depth, no key twice) and checks the fields this module
+    /// uses; the rest (model_max_length, sp_model_kwargs, ...) is transformers' business and is left as it is.
+    /// </summary>
+    internal static JsonDocument ParseFile(string path)
     {
-        var path = System.IO.Path.Combine(folder, FileName);
-        if (!File.Exists(path)) return new TokenizerConfig();
+        var bytes = IO.UserFile.ReadAllBytes(path, MaxBytes, FileName, message => new InvalidTokenizerException(message, path));
+        if (bytes.AsSpan().StartsWith(Utf8Bom)) bytes = bytes[Utf8Bom.Length..];
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            IO.UserFile.DecodeUtf8(bytes, path, FileName, message => new InvalidTokenizerException(message + " " + Fix, path));
+        JsonDocument doc;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new InvalidTokenizerException($"'{path}' must hold a JSON object.", path);
-            return new TokenizerConfig
-            {
-                Path = path,
-                BosToken = TokenText(root, "bos_token", path),
-                EosToken = TokenText(root, "eos_token", path),
-                PadToken = TokenText(root, "pad_token", path),
-                UnkToken = TokenText(root, "unk_token", path),
-                ChatTemplate = Template(root, path),
-                ChatTemplatePath = path,
-                CleanUpTokenizationSpaces = root.TryGetProperty("clean_up_tokenization_spaces", out var c) && c.ValueKind == JsonValueKind.True,
-                AddBosToken = Flag(root, "add_bos_token"),
-                AddEosToken = Flag(root, "add_eos_token"),
-                TokenizerClass = root.TryGetProperty("tokenizer_class", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null,
-            };
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = TokenizerJson.MaxDepth });
+            TokenizerJsonCheck.UnpairedSurrogates(bytes, path, Fix);
         }
         catch (JsonException e)
         {
-            throw new InvalidTokenizerException($"'{path}' is not valid JSON (line {e.LineNumber + 1}): {e.Message} Fix or remove the file.", path, e);
+            throw new InvalidTokenizerException($"'{path}' is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {TokenizerJson.JsonProblem(e)} {Fix}", path, e);
+        }
+        var problems = new TokenizerProblems(path);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            problems.Add($"it must hold a JSON object, not {TokenizerJsonCheck.Kind(doc.RootElement)}");
+        else
+            Check(doc.RootElement, problems);
+        if (problems.Count > 0) doc.Dispose();
+        problems.ThrowIfAny(Fix);
+        return doc;
+    }
+
+    private static TokenizerConfig ReadConfig(string folder)
+    {
+        var path = System.IO.Path.Combine(folder, FileName);
+        if (IO.FileKind.Of(path) == IO.FileKindValue.Missing) return new TokenizerConfig();
+        using var doc = ParseFile(path);
+        var root = doc.RootElement;
+        return new TokenizerConfig
+        {
+            Path = path,
+            BosToken = TokenText(root, "bos_token"),
+            EosToken = TokenText(root, "eos_token"),
+            PadToken = TokenText(root, "pad_token"),
+            UnkToken = TokenText(root, "unk_token"),
+            ChatTemplate = Template(root),
+            ChatTemplatePath = path,
+            CleanUpTokenizationSpaces = Flag(root, "clean_up_tokenization_spaces") ?? false,
+            AddBosToken = Flag(root, "add_bos_token"),
+            AddEosToken = Flag(root, "add_eos_token"),
+            TokenizerClass = root.TryGetProperty("tokenizer_class", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null,
+        };
+    }
+
+    private static readonly string[] TokenFields = { "bos_token", "eos_token", "pad_token", "unk_token" };
+    private static readonly string[] FlagFields = { "clean_up_tokenization_spaces", "add_bos_token", "add_eos_token" };
+    private static readonly byte[] Utf8Bom = { 0xEF, 0xBB, 0xBF };
+
+    private static void Check(JsonElement root, TokenizerProblems problems)
+    {
+        TokenizerJsonCheck.DuplicateKeys(root, "", problems);
+        foreach (var name in TokenFields)
+        {
+            if (!root.TryGetProperty(name, out var value)) continue;
+            var ok = value.ValueKind is JsonValueKind.Null or JsonValueKind.String ||
+                     (value.ValueKind == JsonValueKind.Object && value.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String);
+            if (!ok) problems.Add($"\"{name}\" is {TokenizerJsonCheck.Kind(value)}; it must be a string, an object with \"content\", or null");
+        }
+        foreach (var name in FlagFields)
+            if (root.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                problems.Add($"\"{name}\" is {TokenizerJsonCheck.Kind(value)}; it must be true or false");
+        if (root.TryGetProperty("tokenizer_class", out var cls) && cls.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            problems.Add($"\"tokenizer_class\" is {TokenizerJsonCheck.Kind(cls)}; it must be a string such as \"LlamaTokenizerFast\"");
+        if (root.TryGetProperty("chat_template", out var template))
+            CheckTemplate(template, problems);
+        if (root.TryGetProperty("added_tokens_decoder", out var decoder))
+            CheckDecoder(decoder, problems);
+    }
+
+    private static void CheckTemplate(JsonElement template, TokenizerProblems problems)
+    {
+        if (template.ValueKind is JsonValueKind.String or JsonValueKind.Null) return;
+        if (template.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"\"chat_template\" is {TokenizerJsonCheck.Kind(template)}; it must be a string or a list of {{\"name\", \"template\"}}");
+            return;
+        }
+        var index = 0;
+        foreach (var item in template.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String ||
+                !item.TryGetProperty("template", out var t) || t.ValueKind != JsonValueKind.String)
+                problems.Add($"chat_template[{index}] must be {{\"name\": \"...\", \"template\": \"...\"}}");
+            index++;
+        }
+    }
+
+    /// <summary>added_tokens_decoder: id (a string of digits) to an AddedToken object; Add-TokenizerToken extends it.</summary>
+    private static void CheckDecoder(JsonElement decoder, TokenizerProblems problems)
+    {
+        if (decoder.ValueKind == JsonValueKind.Null) return;
+        if (decoder.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"\"added_tokens_decoder\" is {TokenizerJsonCheck.Kind(decoder)}; it must be an object of id to token");
+            return;
+        }
+        foreach (var entry in decoder.EnumerateObject())
+        {
+            var field = $"added_tokens_decoder[{TokenizerProblems.Quote(entry.Name)}]";
+            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id > TokenizerJsonCheck.MaxId)
+                problems.Add($"{field}: the key must be a token id, a whole number from 0 to {TokenizerJsonCheck.MaxId}");
+            if (entry.Value.ValueKind != JsonValueKind.Object || !entry.Value.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
+                problems.Add($"{field} must be an object with \"content\"");
         }
     }
 
@@ -76,20 +170,19 @@ public sealed record TokenizerConfig
         root.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
 
     /// <summary>A special token is written as a string or, by older transformers, as an AddedToken object with "content".</summary>
-    private static string? TokenText(JsonElement root, string name, string path)
+    private static string? TokenText(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out var value)) return null;
         return value.ValueKind switch
         {
-            JsonValueKind.Null => null,
             JsonValueKind.String => value.GetString(),
-            JsonValueKind.Object when value.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String => content.GetString(),
-            _ => throw new InvalidTokenizerException($"'{path}': \"{name}\" must be a string, an object with \"content\", or null, not {value.GetRawText()}.", path),
+            JsonValueKind.Object => value.GetProperty("content").GetString(),
+            _ => null,
         };
     }
 
     /// <summary>chat_template is one template, or a list of named ones of which "default" is used.</summary>
-    private static string? Template(JsonElement root, string path)
+    private static string? Template(JsonElement root)
     {
         if (!root.TryGetProperty("chat_template", out var value)) return null;
         if (value.ValueKind == JsonValueKind.String) return value.GetString();
