@@ -278,7 +278,9 @@ internal sealed class SafetensorsHeader
         var message = e.Message;
         if (message.Contains("maximum configured depth", StringComparison.Ordinal)) return "values are nested more than 64 levels deep";
         var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return (cut > 0 ? message[..cut] : message).TrimEnd().TrimEnd('.');
+        message = (cut > 0 ? message[..cut] : message).TrimEnd().TrimEnd('.');
+        // .NET quotes the rest of a bad literal, which can be the whole header.
+        return message.Length <= 200 ? message : message[..197] + "...";
     }
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
