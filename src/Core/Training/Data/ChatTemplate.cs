@@ -88,7 +88,7 @@ public sealed class ChatTemplate
         if (messages.Count == 0) throw Invalid("has an empty \"messages\" list", target, line);
         foreach (var m in messages)
             if (m.Role is not ("system" or "user" or "assistant"))
-                throw Invalid($"has a message with role '{m.Role}'; only system, user and assistant are supported", target, line);
+                throw Invalid($"has a message with role '{(m.Role.Length <= 40 ? m.Role : m.Role[..37] + "...")}'; only system, user and assistant are supported", target, line);
         return Shape switch
         {
             ChatTemplateShape.ChatMl => string.Concat(messages.Select(m => $"<|im_start|>{m.Role}\n{m.Content}<|im_end|>\n")),

@@ -63,4 +63,13 @@ public class ChatTemplateTests
         Assert.Equal(7, e.Line);
         Assert.Throws<InvalidDatasetException>(() => template.Render(new[] { new ChatMessage("tool", "x") }, "data.jsonl", 1));
     }
+
+    [Fact]
+    public void An_unknown_role_is_quoted_short()
+    {
+        using var tokenizer = ModelTokenizer.Load(TokenizerFixtures.Folder("gemma3-trimmed"));
+        var e = Assert.Throws<InvalidDatasetException>(() =>
+            ChatTemplate.For(tokenizer).Render(new[] { new ChatMessage("assista" + new string('[', 30000), "x") }, "data.jsonl", 3));
+        Assert.True(e.Message.Length < 300, e.Message);
+    }
 }
