@@ -111,7 +111,9 @@ public static class DatasetReader
         if (message.Contains("maximum configured depth", StringComparison.Ordinal)) return "values are nested more than 64 levels deep";
         if (message.Contains("Expected depth to be zero", StringComparison.Ordinal)) return "it ends before every { and [ is closed, so it is cut short";
         var cut = message.IndexOf(". ", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message.TrimEnd('.');
+        message = cut > 0 ? message[..cut] : message.TrimEnd('.');
+        // .NET quotes the rest of a bad literal, which can be a whole line of many MB.
+        return message.Length <= 200 ? message : message[..197] + "...";
     }
 
     /// <summary>

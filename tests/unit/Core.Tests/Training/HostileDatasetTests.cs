@@ -52,6 +52,14 @@ public sealed class HostileDatasetTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_literal_followed_by_a_long_line_is_quoted_short()
+    {
+        var error = Refused(Write("long.jsonl", "{\"text\": \"ok\"}\nt as copies" + new string('[', 40000) + "\n"));
+        Assert.Equal(2, error.Line);
+        Assert.True(error.Message.Length < 600, error.Message);
+    }
+
+    [Fact]
     public void Invalid_utf8_in_a_json_array_is_refused_with_the_record()
     {
         var path = Write("d.json", [.. "[{\"text\": \"fine\"}, {\"text\": \"caf"u8, 0xE9, .. "\"}]"u8]);
