@@ -124,7 +124,7 @@ public static class AdapterMerge
                     var outside = config.TokenIndices.Where(i => i < 0 || i >= target.Shape[0]).ToList();
                     if (outside.Count > 0)
                         throw new InvalidAdapterException(
-                            $"Adapter '{name}': token indices {string.Join(", ", outside.Take(10))} are outside '{stored}' (rows 0 to {target.Shape[0] - 1}). " +
+                            $"Adapter '{folder}': token indices {string.Join(", ", outside.Take(10))} are outside '{stored}' (rows 0 to {target.Shape[0] - 1}). " +
                             "The adapter was trained for a model with a larger vocabulary: resize this model first.", folder);
                     var taken = owners.TryGetValue(stored, out var t) ? t : owners[stored] = new Dictionary<long, string>();
                     var overlap = config.TokenIndices.Where(taken.ContainsKey).ToList();
@@ -138,7 +138,7 @@ public static class AdapterMerge
                         if (request.SafeMerge && !values.isfinite().all().item<bool>())
                         {
                             values.Dispose();
-                            throw new InvalidAdapterException($"Adapter '{name}' has NaN or infinite values in '{delta.Name}'; nothing was written. Retrain the adapter.", weights.Path);
+                            throw new InvalidAdapterException($"Adapter '{folder}' has NaN or infinite values in '{delta.Name}'; nothing was written. Retrain the adapter.", weights.Path);
                         }
                         if (loadRows) rows!.Add(values.to(target.DType.ToScalarType()).contiguous());
                         else values.Dispose();

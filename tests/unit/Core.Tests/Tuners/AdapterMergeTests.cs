@@ -114,6 +114,16 @@ public sealed class AdapterMergeTests : IDisposable
     }
 
     [Fact]
+    public void Token_ids_past_the_vocabulary_are_refused_naming_the_adapter_folder()
+    {
+        var model = Model("small-vocab", new TinyModelSpec { ModelType = "llama" });
+        var folder = Adapter("too-far", new long[] { 100039 }, 0.1f);
+        var e = Assert.Throws<InvalidAdapterException>(() => AdapterMerge.Plan(new AdapterMergeRequest(model, [folder], Path.Combine(_dir, "out-far"))));
+        Assert.Contains(folder, e.Message);
+        Assert.Contains("100039", e.Message);
+    }
+
+    [Fact]
     public void Several_disjoint_adapters_merge_together()
     {
         var model = Model("multi", new TinyModelSpec { ModelType = "qwen2" });
