@@ -5,20 +5,12 @@ BeforeAll {
     Import-Module $ModuleManifest -Force
     $work = Join-Path ([System.IO.Path]::GetTempPath()) "tt-kill-$([guid]::NewGuid().ToString('N'))"
     New-Item -ItemType Directory -Path $work | Out-Null
-    $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
 
     function New-RunFile([string] $Name, [string] $OutputDir, [string] $SaveSteps, [string] $Resume = 'null') {
-        $text = (Get-Content -Raw (Join-Path $examples 'quickstart.run.yaml')).
-            Replace('./models/tiny-llama3', (Join-Path $examples 'models/tiny-llama3')).
-            Replace('./data/quickstart.jsonl', (Join-Path $examples 'data/quickstart.jsonl')).
-            Replace('../out/quickstart-adapter', $OutputDir).
-            Replace('num_train_epochs: 3.0', 'max_steps: 400').
-            Replace('eval_split: 0.25', 'eval_split: 0.0').
-            Replace('save_steps: 10', "save_steps: $SaveSteps").
-            Replace('logging_steps: 1', "logging_steps: 1`n  resume_from_checkpoint: $Resume")
-        $path = Join-Path $work "$Name.run.yaml"
-        Set-Content -Path $path -Value $text
-        $path
+        New-QuickstartRunFile (Join-Path $work "$Name.run.yaml") $OutputDir @{
+            'num_train_epochs: 3.0' = 'max_steps: 400'; 'eval_split: 0.25' = 'eval_split: 0.0'; 'save_steps: 10' = "save_steps: $SaveSteps"
+            'logging_steps: 1' = "logging_steps: 1`n  resume_from_checkpoint: $Resume"
+        }
     }
     $child = Join-Path $work 'child.ps1'
     @'

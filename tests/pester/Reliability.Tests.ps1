@@ -14,14 +14,8 @@ BeforeAll {
     function Get-Tree([string] $Path) {
         Get-ChildItem -Recurse -Force -File $Path | Sort-Object FullName | ForEach-Object { '{0} {1}' -f $_.FullName, (Get-FileHash $_.FullName).Hash }
     }
-    function New-RunFile([string] $Path, [string] $OutputDir, [string] $Extra = '') {
-        $text = (Get-Content -Raw (Join-Path $examples 'quickstart.run.yaml')).
-            Replace('./models/tiny-llama3', (Join-Path $examples 'models/tiny-llama3')).
-            Replace('./data/quickstart.jsonl', (Join-Path $examples 'data/quickstart.jsonl')).
-            Replace('../out/quickstart-adapter', $OutputDir).
-            Replace('num_train_epochs: 3.0', 'max_steps: 3')
-        Set-Content -Path $Path -Value ($text + $Extra)
-        $Path
+    function New-RunFile([string] $Path, [string] $OutputDir) {
+        New-QuickstartRunFile $Path $OutputDir @{ 'num_train_epochs: 3.0' = 'max_steps: 3' }
     }
 }
 AfterAll {

@@ -3,19 +3,11 @@ BeforeAll {
     Import-Module $ModuleManifest -Force
     $work = Join-Path ([System.IO.Path]::GetTempPath()) "tt-traincmd-$([guid]::NewGuid().ToString('N'))"
     New-Item -ItemType Directory -Path $work | Out-Null
-    $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
 
     # The quickstart run file, copied into a temp folder with absolute paths, a few steps and its own output_dir.
     function New-RunFile {
         param([string] $Name, [string] $Extra = '')
-        $text = (Get-Content -Raw (Join-Path $examples 'quickstart.run.yaml')).
-            Replace('./models/tiny-llama3', (Join-Path $examples 'models/tiny-llama3')).
-            Replace('./data/quickstart.jsonl', (Join-Path $examples 'data/quickstart.jsonl')).
-            Replace('../out/quickstart-adapter', (Join-Path $work "$Name-out")).
-            Replace('num_train_epochs: 3.0', 'max_steps: 4')
-        $path = Join-Path $work "$Name.run.yaml"
-        Set-Content -Path $path -Value ($text + $Extra)
-        $path
+        New-QuickstartRunFile (Join-Path $work "$Name.run.yaml") (Join-Path $work "$Name-out") @{ 'num_train_epochs: 3.0' = 'max_steps: 4' } -Append $Extra
     }
 }
 AfterAll {

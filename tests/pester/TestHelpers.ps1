@@ -36,3 +36,16 @@ function New-TestAdapter {
     finally { $stream.Dispose() }
     Get-Item $Path
 }
+
+# The quickstart run file with absolute paths, its own output_dir, and text replacements (for example max_steps).
+function New-QuickstartRunFile {
+    param([string] $Path, [string] $OutputDir, [hashtable] $Replace = @{}, [string] $Append = '')
+    $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
+    $text = (Get-Content -Raw (Join-Path $examples 'quickstart.run.yaml')).
+        Replace('./models/tiny-llama3', (Join-Path $examples 'models/tiny-llama3')).
+        Replace('./data/quickstart.jsonl', (Join-Path $examples 'data/quickstart.jsonl')).
+        Replace('../out/quickstart-adapter', $OutputDir)
+    foreach ($key in $Replace.Keys) { $text = $text.Replace($key, $Replace[$key]) }
+    Set-Content -Path $Path -Value ($text + $Append)
+    $Path
+}
