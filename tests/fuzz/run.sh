@@ -2,6 +2,7 @@
 # Coverage-guided fuzzing of one parser with afl-fuzz and SharpFuzz.
 #   tests/fuzz/run.sh <target> <seconds>    one campaign (targets: tests/fuzz/run.sh list)
 #   tests/fuzz/run.sh triage <target>       replay a finished campaign's crashes and hangs, one line each
+#   tests/fuzz/run.sh stats                 one Markdown table row per finished campaign in tests/fuzz/out
 # Installs afl++ when missing (apt), publishes tests/fuzz/Fuzzer, instruments the engine (TrainableTokens.Core.dll)
 # and YamlDotNet with the sharpfuzz local tool, then fuzzes from tests/fuzz/seeds/<target> into tests/fuzz/out/<target>.
 # Run campaigns one at a time: each keeps one core busy.
@@ -11,7 +12,7 @@ root="$(cd "$here/../.." && pwd)"
 publish="$here/bin/publish"
 targets="safetensors-header config-json adapter-config tokenizer-json tokenizer-config run-yaml dataset-jsonl"
 
-usage() { echo "usage: $0 <target> <seconds> | triage <target> | list   (targets: $targets)" >&2; exit 2; }
+usage() { echo "usage: $0 <target> <seconds> | triage <target> | stats | list   (targets: $targets)" >&2; exit 2; }
 known() { [[ " $targets " == *" $1 "* ]] || { echo "unknown target '$1'" >&2; usage; }; }
 
 build() {
@@ -37,7 +38,19 @@ triage() {
   done
 }
 
+stats() {
+  echo "| target | run time (s) | executions | execs/s | corpus | edges | bitmap | crashes | hangs |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for t in $targets; do
+    local f="$here/out/$t/default/fuzzer_stats"
+    [[ -f "$f" ]] || continue
+    v() { awk -F': *' -v k="$1" '$1 ~ "^"k" *$" {print $2}' "$f"; }
+    echo "| $t | $(v run_time) | $(v execs_done) | $(v execs_per_sec) | $(v corpus_count) | $(v edges_found) | $(v bitmap_cvg) | $(v saved_crashes) | $(v saved_hangs) |"
+  done
+}
+
 case "${1:-}" in
+  stats) stats; exit 0 ;;
   list) echo "$targets" | tr ' ' '\n'; exit 0 ;;
   triage) [[ $# == 2 ]] || usage; known "$2"; [[ -f "$publish/TrainableTokens.Fuzz.dll" ]] || build; triage "$2"; exit 0 ;;
 esac
