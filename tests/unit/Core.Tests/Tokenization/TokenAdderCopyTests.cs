@@ -124,7 +124,8 @@ public sealed class TokenAdderCopyTests : IDisposable
         truncator.Start();
         try
         {
-            while ((runs < 30 || Volatile.Read(ref cuts) < 30) && watch.Elapsed < TimeSpan.FromSeconds(40))
+            // Until a run has met a cut while copying (a race: on a busy machine it can take more runs), at most 90 s.
+            while ((runs < 30 || Volatile.Read(ref cuts) < 30 || copyRefused == 0) && watch.Elapsed < TimeSpan.FromSeconds(90))
             {
                 runs++;
                 try

@@ -135,7 +135,8 @@ public sealed class AdapterMergeCopyTests : IDisposable
         truncator.Start();
         try
         {
-            while ((merges < 40 || Volatile.Read(ref cuts) < 40) && watch.Elapsed < TimeSpan.FromSeconds(40))
+            // Until a merge has met a cut while copying (a race: on a busy machine it can take more merges), at most 90 s.
+            while ((merges < 40 || Volatile.Read(ref cuts) < 40 || changed == 0) && watch.Elapsed < TimeSpan.FromSeconds(90))
             {
                 merges++;
                 try
