@@ -34,15 +34,17 @@ public static partial class AtomicFolder
         ArgumentNullException.ThrowIfNull(write);
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         var parent = Path.GetDirectoryName(full)!;
+        OutputLock held;
         try
         {
             Directory.CreateDirectory(parent);
+            held = OutputLock.Acquire(full, writer ?? "TrainableTokens");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw WriteFailed(full, e);
         }
-        using var held = OutputLock.Acquire(full, writer ?? "TrainableTokens");
+        using var _ = held;
         RecoverInterrupted(full);
         bool exists = Directory.Exists(full) || File.Exists(full);
         if (exists && writer is not null) CheckReplaceable(full, overwrite, writer);

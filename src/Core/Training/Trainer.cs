@@ -47,8 +47,7 @@ public static class Trainer
         modelFolder = Path.GetFullPath(modelFolder, baseDirectory);
         var datasetFile = Path.GetFullPath(train.Dataset ?? throw Missing("training.dataset", "Set training.dataset to a JSON Lines file."), baseDirectory);
         var outputDir = Path.GetFullPath(train.OutputDir ?? throw Missing("training.output_dir", "Set training.output_dir to the folder the adapter goes to."), baseDirectory);
-        OutputGuard.EnsureApart(outputDir, "training.output_dir", RunInputs(modelFolder, datasetFile, sourceName));
-
+        // output_dir apart from the model, dataset and run file was checked by the preflight above.
         // The lock is held to the end; it also repairs what a killed run left in output_dir.
         using var output = new OutputFolder(outputDir, train.OverwriteOutputDir, train.SaveTotalLimit, resuming: train.ResumeFromCheckpoint is not null);
         var resumeFrom = ResolveResume(train.ResumeFromCheckpoint, output, baseDirectory);
@@ -249,14 +248,6 @@ public static class Trainer
     }
 
     private static double? NullIfNaN(double value) => double.IsNaN(value) ? null : value;
-
-    /// <summary>The inputs output_dir must stay apart from: replacing it must never touch them.</summary>
-    private static IEnumerable<CommandInput> RunInputs(string modelFolder, string datasetFile, string? runFile)
-    {
-        yield return new CommandInput("base model folder", modelFolder);
-        yield return new CommandInput("dataset", datasetFile);
-        if (runFile is not null && Path.IsPathRooted(runFile)) yield return new CommandInput("run file", runFile);
-    }
 
     /// <summary>The checkpoint folder to resume from: "latest" is the newest complete checkpoint in output_dir.</summary>
     private static string? ResolveResume(string? setting, OutputFolder output, string baseDirectory)
