@@ -1,19 +1,32 @@
 @{
-    Synopsis    = 'Trains a Trainable Tokens adapter from a run file: AdamW on the chosen embedding rows only, with progress, checkpoints and Ctrl+C.'
+    Synopsis    = 'Trains a Trainable Tokens adapter from a run file or config object: AdamW on the chosen embedding rows only, with progress, checkpoints and Ctrl+C.'
     Description = @(
-        'Start-TokenTraining checks the run file first, exactly as Test-TrainableTokensConfig does (schema, model, device, dataset tokenised with the model''s tokenizer, output folder). Every error is written as an error record and nothing is trained or written. Warnings are written as warnings and training goes on.'
+        'Start-TokenTraining takes a run file (-Path) or a run config object from New-TrainableTokensConfig (-Config, also from the pipeline). Parameters such as -Model, -Dataset, -OutputPath, -LearningRate or -Resume replace the run''s values; each goes through the same checks as a value in the file, and a problem with one is reported under the parameter''s name (for example -LearningRate). Relative paths in a run file are relative to its folder; those of a config object and of parameters to the current location.'
+        'The run is checked first, exactly as Test-TrainableTokensConfig does with the same parameters (schema, model, device, dataset tokenised with the model''s tokenizer, output folder, the checkpoint to resume from). Every error is written as an error record and nothing is trained or written. Warnings are written as warnings and training goes on. The run file is read and the dataset tokenised once: training uses what the check prepared.'
         'Training follows Hugging Face''s Trainer: the model is loaded in training.dtype on training.device, the dataset is tokenised as Measure-TokenDataset shows, and AdamW (betas 0.9/0.999, eps 1e-8, training.weight_decay) updates only the adapter''s rows. The learning rate warms up linearly (warmup_steps, or warmup_ratio of all steps) and then follows lr_scheduler_type (linear, cosine, constant, constant_with_warmup). Gradients of gradient_accumulation_steps batches add up before each step and are clipped to max_grad_norm. The loss is next-token cross-entropy over the labelled tokens. The same seed gives the same run.'
         'Every save_steps steps a checkpoint is written to output_dir/checkpoint-N, keeping the save_total_limit most recent; at the end the adapter (adapter_config.json and adapter_model.safetensors, PEFT''s format) is written into output_dir. Each folder and file appears complete or not at all, even under kill -9; what a killed run leaves (hidden partial folders, stale locks) is removed by the next run on the same output_dir. A checkpoint also holds trainer_state.json and optimizer.safetensors (AdamW''s moments), so resume_from_checkpoint (a checkpoint folder, or latest) continues exactly where the run stopped: the same data order, schedule and result as an uninterrupted run. Ctrl+C stops after the current step; checkpoints already written stay, the final adapter is not written.'
         'Nothing you own is lost: output_dir must not be, contain or lie inside the base model, the dataset or the run file. With -Force a previous run''s checkpoints and adapter are set aside, not deleted, until the new adapter is complete; a run that fails (a full disk, for example), is cancelled or is killed gets them back. Other files in output_dir are never touched. Only one run at a time may write an output_dir: a second one is refused with the holder''s process id, host and start time (the lock goes away by itself when that process ends).'
         'Progress shows the step, loss and learning rate; -Verbose writes a line every logging_steps steps. The output is a result object with Steps, TotalSteps, FirstLoss, FinalLoss, Seconds, TokensPerSecond, AdapterFolder and Checkpoints.'
     )
     Parameters  = @{
-        Path  = 'The run file (YAML) to train. Relative paths inside it are relative to its folder.'
-        Model = 'A Hugging Face model folder to train on instead of the run file''s training.base_model.'
-        Force = 'Allow output_dir to hold an earlier run (as overwrite_output_dir: true). Its checkpoints and adapter are replaced only once the new adapter is complete; a failed, cancelled or killed run puts them back. Other files in output_dir are never touched.'
+        Path           = 'The run file (YAML) to train. Relative paths inside it are relative to its folder. A file or path piped in is taken as the run file.'
+        Config         = 'A run config object from New-TrainableTokensConfig (without -Path), from the pipeline or by name.'
+        Model          = 'A Hugging Face model folder to use instead of the run''s training.base_model.'
+        Dataset        = 'A dataset file (JSON Lines, or text) to use instead of the run''s training.dataset.'
+        OutputPath     = 'The output folder to use instead of the run''s training.output_dir (alias OutputDir).'
+        MaxSteps       = 'Optimizer steps to train, instead of the run''s training.max_steps.'
+        NumTrainEpochs = 'Passes over the data, instead of the run''s training.num_train_epochs. Given alone, it also clears the run''s max_steps, which would otherwise win.'
+        LearningRate   = 'The peak learning rate, instead of the run''s training.learning_rate.'
+        BatchSize      = 'Examples per forward pass, instead of the run''s training.per_device_train_batch_size (alias PerDeviceTrainBatchSize).'
+        Device         = 'cpu, cuda or cuda:N, instead of the run''s training.device.'
+        Dtype          = 'float32, bfloat16 or float16, instead of the run''s training.dtype.'
+        Seed           = 'The random seed, instead of the run''s training.seed.'
+        Resume         = 'latest (the newest complete checkpoint-N in the output folder) or a checkpoint folder to continue from, instead of the run''s training.resume_from_checkpoint.'
+        Force          = 'Allow output_dir to hold an earlier run (as overwrite_output_dir: true). Its checkpoints and adapter are replaced only once the new adapter is complete; a failed, cancelled or killed run puts them back. Other files in output_dir are never touched.'
     }
     Inputs      = @(
-        @{ Type = 'System.String'; Description = 'A run file path, by the Path or FullName property (for example from Get-Item).' }
+        @{ Type = 'TrainableTokens.Core.Configuration.RunConfig'; Description = 'A run config from New-TrainableTokensConfig.' }
+        @{ Type = 'System.IO.FileInfo'; Description = 'A run file (for example from Get-Item).' }
     )
     Outputs     = @(
         @{ Type = 'TrainableTokens.Core.Training.TrainingResult'; Description = 'Steps, TotalSteps, Epochs, FirstLoss, FinalLoss, Seconds, TokensPerSecond, TrainedTokens, TokenIndices, AdapterFolder, Checkpoints, Cancelled and Message.' }
@@ -36,10 +49,17 @@ $result = Start-TokenTraining ./run.yaml -Model ./models/llama -Force
         @{
             Title   = 'Continue a run that was stopped or killed'
             Code    = @'
-# in the run file:  resume_from_checkpoint: latest
-Start-TokenTraining ./run.yaml
+Start-TokenTraining ./run.yaml -Resume latest
 '@
             Remarks = 'Starts from the newest complete checkpoint-N in output_dir, with its rows, optimizer state, step and place in the data: the result equals an uninterrupted run.'
+        }
+        @{
+            Title   = 'Train from a config object, with settings from the command line'
+            Code    = @'
+New-TrainableTokensConfig -TokenIndex 10002, 10003 -MaxSeqLength 64 |
+    Start-TokenTraining -Model ./models/llama -Dataset ./data/train.jsonl -OutputPath ./out/think -LearningRate 0.01 -MaxSteps 200
+'@
+            Remarks = 'No run file needed: the config object and the parameters make the run, checked as a file would be.'
         }
         @{
             Title   = 'Train, inspect and merge'

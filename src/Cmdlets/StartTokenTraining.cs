@@ -8,41 +8,44 @@ using System.Threading.Tasks;
 namespace TrainableTokens.Cmdlets;
 
 /// <summary>
-/// Trains a Trainable Tokens adapter from a run file: preflight first (every error reported, nothing trained), then
-/// the engine on a worker thread while this (the pipeline) thread writes its progress; Ctrl+C stops after the current step.
+/// Trains a Trainable Tokens adapter from a run file or a config object: preflight first (every error reported,
+/// nothing trained), then the engine on a worker thread while this (the pipeline) thread writes its progress; Ctrl+C
+/// stops after the current step. Parameters such as -LearningRate replace the run file's values, checked as they are.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "TokenTraining", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Start, "TokenTraining", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ConfigSet)]
 [OutputType("TrainableTokens.Core.Training.TrainingResult")]
-public sealed class StartTokenTraining : PSCmdlet
+public sealed class StartTokenTraining : RunSettingsCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    private const string PathSet = "Path";
+    // The default set: PowerShell then offers piped objects to -Config first; a file or path piped in is taken as -Path.
+    private const string ConfigSet = "Config";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Model { get; set; } = "";
-
-    [Parameter] public SwitchParameter Force { get; set; }
+    /// <summary>A run config from New-TrainableTokensConfig (engine type, hence object here).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ConfigSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public object Config { get; set; } = null!;
 
     private readonly CancellationTokenSource _cancel = new();
 
     protected override void ProcessRecord()
     {
-        var file = GetUnresolvedProviderPathFromPSPath(Path);
-        if (!File.Exists(file))
+        var (file, config) = Source();
+        if (file is not null && !File.Exists(file))
         {
             WriteError(new ErrorRecord(new FileNotFoundException($"The run file '{file}' does not exist.", file), "RunFileNotFound", ErrorCategory.ObjectNotFound, file));
             return;
         }
-        var model = MyInvocation.BoundParameters.ContainsKey(nameof(Model)) ? GetUnresolvedProviderPathFromPSPath(Model) : null;
         try
         {
-            WriteVerbose($"Checking {file} before training.");
-            var (lines, outputDir, summary) = TrainingSession.Preflight(file, model, Force);
+            WriteVerbose($"Checking {file ?? "the run config"} before training.");
+            var run = TrainingSession.Check(file, config, Settings(), SessionState.Path.CurrentFileSystemLocation.ProviderPath, forTraining: true);
             var errors = 0;
-            foreach (var line in lines)
+            foreach (var line in run.Lines)
             {
                 if (!line.IsError)
                 {
@@ -52,13 +55,13 @@ public sealed class StartTokenTraining : PSCmdlet
                 errors++;
                 WriteError(new ErrorRecord(new InvalidDataException(line.Text), "RunFileInvalid", ErrorCategory.InvalidData, line.Finding));
             }
-            if (errors > 0)
+            if (errors > 0 || run.Run is null)
             {
-                WriteVerbose($"{errors} error(s) in {file}; nothing was trained or written. Test-TrainableTokensConfig lists them too.");
+                WriteVerbose($"{errors} error(s) in {file ?? "the run config"}; nothing was trained or written. Test-TrainableTokensConfig lists them too.");
                 return;
             }
-            if (!ShouldProcess(outputDir, summary)) return;
-            Train(file, model);
+            if (!ShouldProcess(run.OutputDir, run.Summary)) return;
+            Train(run.Run, file is null ? "run config" : System.IO.Path.GetFileName(file));
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
@@ -66,14 +69,27 @@ public sealed class StartTokenTraining : PSCmdlet
         }
     }
 
+    /// <summary>The run file, or the config object; a file or path piped into -Config is a run file.</summary>
+    private (string? File, object? Config) Source()
+    {
+        if (ParameterSetName == PathSet) return (GetUnresolvedProviderPathFromPSPath(Path), null);
+        var value = Config is PSObject ps ? ps.BaseObject : Config;
+        return value switch
+        {
+            FileInfo info => (info.FullName, null),
+            string text => (GetUnresolvedProviderPathFromPSPath(text), null),
+            _ => (null, value),
+        };
+    }
+
     protected override void StopProcessing() => _cancel.Cancel();
 
-    private void Train(string file, string? model)
+    private void Train(object run, string name)
     {
         // Not disposed here: the training thread may still add to it after a stop; it holds no native resources.
         var updates = new BlockingCollection<TrainingUpdate>();
-        var task = TrainingSession.Start(file, model, Force, updates, _cancel.Token);
-        var activity = $"Training {System.IO.Path.GetFileName(file)}";
+        var task = TrainingSession.Start(run, updates, _cancel.Token);
+        var activity = $"Training {name}";
         object result;
         try
         {

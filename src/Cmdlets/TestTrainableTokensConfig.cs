@@ -1,33 +1,41 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
-using System.Runtime.CompilerServices;
-using TrainableTokens.Core.Configuration;
-using TrainableTokens.Core.Preflight;
 
 namespace TrainableTokens.Cmdlets;
 
 /// <summary>
-/// Checks a run file before any training: the schema (every mistake at once, with line and column), then the model,
-/// device, dataset and output folder. Writes one finding per problem and nothing when the file is good.
+/// Checks a run file (or a config object) before any training, exactly as Start-TokenTraining does with the same
+/// parameters: the schema (every mistake at once, with line and column), then the model, device, dataset (tokenised),
+/// output folder and checkpoint to resume from. Writes one finding per problem and nothing when the run is good;
+/// a setting the run still lacks (base_model, dataset, output_dir) is a warning here and an error at Start.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "TrainableTokensConfig")]
+[Cmdlet(VerbsDiagnostic.Test, "TrainableTokensConfig", DefaultParameterSetName = PathSet)]
 [OutputType("TrainableTokens.Core.Configuration.ConfigFinding")]
-public sealed class TestTrainableTokensConfig : PSCmdlet
+public sealed class TestTrainableTokensConfig : RunSettingsCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    private const string PathSet = "Path";
+    private const string ConfigSet = "Config";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [ValidateNotNullOrEmpty]
     public string[] Path { get; set; } = Array.Empty<string>();
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Model { get; set; } = "";
+    /// <summary>A run config from New-TrainableTokensConfig (engine type, hence object here).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ConfigSet)]
+    [ValidateNotNull]
+    public object Config { get; set; } = null!;
 
     protected override void ProcessRecord()
     {
-        var model = MyInvocation.BoundParameters.ContainsKey(nameof(Model)) ? GetUnresolvedProviderPathFromPSPath(Model) : null;
+        var settings = Settings();
+        var here = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        if (ParameterSetName == ConfigSet)
+        {
+            Check(null, Config is PSObject ps ? ps.BaseObject : Config, settings, here);
+            return;
+        }
         foreach (var item in Path)
         {
             var file = GetUnresolvedProviderPathFromPSPath(item);
@@ -36,25 +44,22 @@ public sealed class TestTrainableTokensConfig : PSCmdlet
                 WriteError(new ErrorRecord(new FileNotFoundException($"The run file '{file}' does not exist.", file), "RunFileNotFound", ErrorCategory.ObjectNotFound, file));
                 continue;
             }
-            WriteVerbose($"Checking {file}{(model is null ? "" : $" against the model in {model}")}.");
-            try
-            {
-                var (findings, skipped) = Check(file, model);
-                foreach (var reason in skipped) WriteVerbose("Skipped: " + reason);
-                foreach (var finding in findings) WriteObject(finding);
-            }
-            catch (Exception e) when (e is not PipelineStoppedException)
-            {
-                WriteError(ErrorRecords.From(e));
-            }
+            Check(file, null, settings, here);
         }
     }
 
-    // Engine types stay inside non-inlined methods so PowerShell does not resolve them while binding the cmdlet.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (IReadOnlyList<object> Findings, IReadOnlyList<string> Skipped) Check(string file, string? model)
+    private void Check(string? file, object? config, RunSettings settings, string here)
     {
-        var report = RunPreflight.Check(new PreflightRequest(RunConfig.Load(file)) { ModelFolder = model, DatasetTokenization = new TokenizedDatasetCheck() });
-        return (new List<object>(report.Findings), report.Skipped);
+        WriteVerbose($"Checking {file ?? "the run config"}{(settings.Model is null ? "" : $" against the model in {settings.Model}")}.");
+        try
+        {
+            var run = TrainingSession.Check(file, config, settings, here, forTraining: false);
+            foreach (var reason in run.Skipped) WriteVerbose("Skipped: " + reason);
+            foreach (var finding in run.Findings) WriteObject(finding);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e));
+        }
     }
 }

@@ -18,42 +18,70 @@ internal sealed record TrainingUpdate(int Step, int TotalSteps, double Epoch, do
 /// <summary>A preflight finding, in cmdlet-side types: the finding object itself rides along as the error's target.</summary>
 internal sealed record PreflightLine(bool IsError, string Field, string Text, object Finding);
 
+/// <summary>A checked run: what the preflight found, and the prepared run (an engine object) when it can train.</summary>
+internal sealed record CheckedRun(IReadOnlyList<PreflightLine> Lines, IReadOnlyList<object> Findings, IReadOnlyList<string> Skipped,
+    string OutputDir, string Summary, object? Run);
+
 /// <summary>
-/// The bridge between Start-TokenTraining and the engine. Engine types appear only in these non-inlined methods, so
-/// PowerShell never resolves them while it binds the cmdlet.
+/// The bridge between the run cmdlets and the engine. Engine types appear only inside these non-inlined methods, so
+/// PowerShell never resolves them while it binds a cmdlet. The run file is read once and checked once; the prepared
+/// run the check returns is what training takes.
 /// </summary>
 internal static class TrainingSession
 {
+    /// <summary>Reads the run (a run file, or a RunConfig object from New-TrainableTokensConfig), applies the
+    /// command line's settings and checks it all, as training would.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static (IReadOnlyList<PreflightLine> Lines, string OutputDir, string Summary) Preflight(string runFile, string? model, bool force)
+    public static CheckedRun Check(string? runFile, object? configObject, RunSettings settings, string currentDirectory, bool forTraining)
     {
-        var config = RunConfig.Load(runFile);
-        if (force && config.Training is { } t) config = config with { Training = t with { OverwriteOutputDir = true } };
-        var report = RunPreflight.Check(new PreflightRequest(config) { ModelFolder = model, DatasetTokenization = new TokenizedDatasetCheck() });
+        var config = runFile is not null ? RunConfig.Load(runFile) : AsRunConfig(configObject);
+        var overrides = new RunOverrides
+        {
+            BaseModel = settings.Model,
+            Dataset = settings.Dataset,
+            OutputDir = settings.OutputPath,
+            MaxSteps = settings.MaxSteps,
+            NumTrainEpochs = settings.NumTrainEpochs,
+            LearningRate = settings.LearningRate,
+            PerDeviceTrainBatchSize = settings.BatchSize,
+            Device = settings.Device,
+            Dtype = settings.Dtype,
+            Seed = settings.Seed,
+            ResumeFromCheckpoint = settings.Resume,
+            OverwriteOutputDir = settings.Force,
+            Parameters = RunSettings.Parameters,
+        };
+        // A config made in the session has no file: its relative paths are relative to the current location.
+        var baseDirectory = runFile is not null ? System.IO.Path.GetDirectoryName(runFile)! : currentDirectory;
+        var report = RunPreflight.Check(new PreflightRequest(config) { Overrides = overrides, BaseDirectory = baseDirectory, ForTraining = forTraining });
         var lines = report.Findings
             .Select(f => new PreflightLine(f.Severity == ConfigSeverity.Error, f.Field, f.ToString(), f))
             .ToList();
-        var train = config.Training ?? new TrainingConfig();
-        if (train.EvalSplit > 0)
-            lines.Add(new PreflightLine(false, "training.eval_split",
-                $"eval_split is {train.EvalSplit}, but this version does not evaluate yet: every example is trained on.", train.EvalSplit));
-        var baseDir = System.IO.Path.GetDirectoryName(runFile)!;
-        var output = train.OutputDir is null ? "(no output_dir)" : System.IO.Path.GetFullPath(train.OutputDir, baseDir);
+        var train = overrides.ApplyTo(config).Training!;
+        var output = train.OutputDir is null ? "(no output_dir)" : System.IO.Path.GetFullPath(train.OutputDir, baseDirectory);
         var steps = train.MaxSteps is { } m ? $"{m} steps" : $"{train.NumTrainEpochs} epochs";
         var ids = string.Join(", ", config.TrainableTokens?.TokenIndices ?? new List<int>());
-        var summary = $"Train token rows {ids} of {model ?? train.BaseModel} for {steps} on {train.Device}";
-        return (lines, output, summary);
+        var resume = train.ResumeFromCheckpoint is { } r ? $", resuming from {r}" : "";
+        var summary = $"Train token rows {ids} of {train.BaseModel} for {steps} on {train.Device}{resume}";
+        return new CheckedRun(lines, report.Findings.Cast<object>().ToList(), report.Skipped, output, summary, report.Run);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static Task<object> Start(string runFile, string? model, bool force, BlockingCollection<TrainingUpdate> updates, CancellationToken cancellation)
+    public static Task<object> Start(object run, BlockingCollection<TrainingUpdate> updates, CancellationToken cancellation)
     {
-        var request = new TrainingRequest(RunConfig.Load(runFile)) { ModelFolder = model, OverwriteOutputDir = force };
+        var prepared = (PreparedRun)run;
         var progress = new QueueProgress(updates);
-        var task = Task.Run(() => (object)Trainer.Run(request, progress, cancellation), CancellationToken.None);
+        var task = Task.Run(() => (object)Trainer.Run(prepared, progress: progress, cancellation: cancellation), CancellationToken.None);
         task.ContinueWith(_ => updates.CompleteAdding(), TaskScheduler.Default);
         return task;
     }
+
+    /// <summary>Whether an object (from the pipeline) is a run config: then -Config takes it, else it names a run file.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static bool IsRunConfig(object? value) => value is RunConfig;
+
+    private static RunConfig AsRunConfig(object? value) => value as RunConfig
+        ?? throw new ArgumentException($"-Config takes a run config from New-TrainableTokensConfig, not a {value?.GetType().Name ?? "null"}. Give a run file with -Path.");
 
     private sealed class QueueProgress(BlockingCollection<TrainingUpdate> updates) : IProgress<TrainingProgress>
     {

@@ -14,7 +14,7 @@ Describe 'New-TrainableTokensConfig' {
         $file = New-TrainableTokensConfig -TokenIndex 5, 6 -Path (Join-Path $work 'clean.yaml')
 
         $file | Should -BeOfType System.IO.FileInfo
-        Test-TrainableTokensConfig -Path $file.FullName | Should -BeNullOrEmpty
+        Test-TrainableTokensConfig -Path $file.FullName | Where-Object Severity -EQ Error | Should -BeNullOrEmpty
         $text = Get-Content -Raw $file.FullName
         $text | Should -Match '(?m)^  token_indices: \[5, 6\]$'
         $text | Should -Match '(?m)^  learning_rate: 0\.001$'

@@ -63,4 +63,57 @@ Describe 'Start-TokenTraining' {
         Test-Path (Join-Path $work 'force-out/checkpoint-99') | Should -BeFalse
         Test-Path (Join-Path $work 'force-out/adapter_model.safetensors') | Should -BeTrue
     }
+
+    It 'trains a config object from New-TrainableTokensConfig piped in, with the rest given as parameters' {
+        $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
+        Push-Location $work
+        try {
+            $result = New-TrainableTokensConfig -TokenIndex 10002, 10003 -MaxSeqLength 64 -BatchSize 4 |
+                Start-TokenTraining -Model (Join-Path $examples 'models/tiny-llama3') -Dataset (Join-Path $examples 'data/quickstart.jsonl') `
+                    -OutputPath ./object-out -MaxSteps 3 -LearningRate 0.02 -Seed 5
+        }
+        finally { Pop-Location }
+
+        $result.Steps | Should -Be 3
+        $result.AdapterFolder | Should -Be (Join-Path $work 'object-out')
+        (Get-TokenAdapter $result.AdapterFolder).TokenIndices | Should -Be @(10002, 10003)
+    }
+
+    It 'takes a run file piped in from Get-Item' {
+        $run = New-RunFile 'piped'
+        $result = Get-Item $run | Start-TokenTraining -MaxSteps 2
+        $result.Steps | Should -Be 2
+    }
+
+    It 'reports a bad override under the parameter''s name, with the same check as a file value, and trains nothing' {
+        $run = New-RunFile 'override'
+        Start-TokenTraining -Path $run -LearningRate 0 -Device tpu -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        $errs.Count | Should -Be 2
+        ($errs.TargetObject.Field | Sort-Object) | Should -Be @('-Device', '-LearningRate')
+        ($errs.Exception.Message -join "`n") | Should -Match '-LearningRate is 0; it must be greater than 0'
+        Test-Path (Join-Path $work 'override-out') | Should -BeFalse
+    }
+
+    It '-Resume latest or a checkpoint folder continues a run to the same adapter as the uninterrupted one' {
+        $whole = New-QuickstartRunFile (Join-Path $work 'whole.run.yaml') (Join-Path $work 'whole-out') @{ 'num_train_epochs: 3.0' = 'max_steps: 4'; 'save_steps: 10' = 'save_steps: 2'; 'save_total_limit: 2' = 'save_total_limit: null' }
+        $part = New-QuickstartRunFile (Join-Path $work 'part.run.yaml') (Join-Path $work 'part-out') @{ 'num_train_epochs: 3.0' = 'max_steps: 4'; 'save_steps: 10' = 'save_steps: 2'; 'save_total_limit: 2' = 'save_total_limit: null' }
+        Start-TokenTraining -Path $whole | Out-Null
+        # As if the part run had been stopped after its checkpoint at step 2.
+        New-Item -ItemType Directory (Join-Path $work 'part-out') | Out-Null
+        Copy-Item -Recurse (Join-Path $work 'whole-out/checkpoint-2') (Join-Path $work 'part-out/checkpoint-2')
+        $latest = Start-TokenTraining -Path $part -Resume latest
+        $fromFolder = Start-TokenTraining -Path $part -Resume (Join-Path $work 'whole-out/checkpoint-2') -OutputPath (Join-Path $work 'part2-out')
+
+        $latest.Steps | Should -Be 4
+        $expected = (Get-FileHash (Join-Path $work 'whole-out/adapter_model.safetensors')).Hash
+        (Get-FileHash (Join-Path $work 'part-out/adapter_model.safetensors')).Hash | Should -Be $expected
+        (Get-FileHash (Join-Path $fromFolder.AdapterFolder 'adapter_model.safetensors')).Hash | Should -Be $expected
+    }
+
+    It 'refuses -Resume latest where there is no checkpoint, naming -Resume' {
+        $run = New-RunFile 'noresume'
+        Start-TokenTraining -Path $run -Resume latest -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $errs.TargetObject.Field | Should -Be '-Resume'
+    }
 }

@@ -22,11 +22,29 @@ AfterAll {
 
 Describe 'Test-TrainableTokensConfig' {
     It 'returns nothing for a good file' {
-        Test-TrainableTokensConfig -Path $clean | Should -BeNullOrEmpty
+        Test-TrainableTokensConfig -Path (Join-Path $examples 'quickstart.run.yaml') | Should -BeNullOrEmpty
+    }
+
+    It 'warns about settings a template leaves for the start (-Model, -Dataset, -OutputPath) and takes them as Start does' {
+        $warnings = @(Test-TrainableTokensConfig -Path $clean)
+        $given = @(Test-TrainableTokensConfig -Path $clean -Model (Join-Path $examples 'models/tiny-llama3') -MaxSteps 1 -Dataset (Join-Path $examples 'data/quickstart.jsonl') -OutputPath (Join-Path $work 'given-out'))
+
+        $warnings.Field | Should -Be @('training.base_model', 'training.dataset', 'training.output_dir')
+        $warnings.Severity | ForEach-Object { "$_" | Should -Be 'Warning' }
+        $warnings[0].Message | Should -BeLike '*-Model*'
+        $given.Field | Should -Be @('training.max_seq_length')  # the only finding left: the tiny model handles 128 positions
+    }
+
+    It 'reports a bad setting given on the command line under the parameter''s name' {
+        $finding = Test-TrainableTokensConfig -Path (Join-Path $examples 'quickstart.run.yaml') -LearningRate -1 -BatchSize 0 | Sort-Object Field
+
+        $finding.Field | Should -Be @('-BatchSize', '-LearningRate')
+        $finding[1].Message | Should -BeLike '*-LearningRate is -1*'
+        $finding[1].Line | Should -BeNullOrEmpty
     }
 
     It 'reports a misspelled key, a negative token index and a string where a number belongs, with line numbers' {
-        $findings = @(Test-TrainableTokensConfig -Path $planted)
+        $findings = @(Test-TrainableTokensConfig -Path $planted | Where-Object Severity -EQ Error)
 
         $findings.Count | Should -Be 3
         $findings.Severity | ForEach-Object { "$_" | Should -Be 'Error' }
@@ -52,6 +70,17 @@ Import-Module '$ModuleManifest'
         $result.Output | Should -Contain 'errors=3 torch=0'
     }
 
+    It 'checks a good run completely (dataset tokenised, weights planned against free memory) without starting libtorch' {
+        $quickstart = Join-Path $examples 'quickstart.run.yaml'
+        $result = Invoke-FreshPwsh @"
+Import-Module '$ModuleManifest'
+`$findings = @(Test-TrainableTokensConfig -Path '$quickstart')
+`$torch = @([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object ModuleName -Like 'libtorch_cpu*').Count
+"findings=`$(`$findings.Count) torch=`$torch"
+"@
+        $result.Output | Should -Contain 'findings=0 torch=0'
+    }
+
     It 'gives each finding Severity, Field, Line, Column and Message' {
         $finding = Test-TrainableTokensConfig -Path $planted | Select-Object -First 1
 
@@ -63,7 +92,7 @@ Import-Module '$ModuleManifest'
     It 'checks token ids against the model''s vocabulary without loading it' {
         $file = New-TrainableTokensConfig -TokenIndex 5, 128 -MaxSeqLength 64 -Path (Join-Path $work 'vocab.yaml')
 
-        $finding = Test-TrainableTokensConfig -Path $file.FullName -Model $tinyLlama
+        $finding = Test-TrainableTokensConfig -Path $file.FullName -Model $tinyLlama | Where-Object Severity -EQ Error
 
         $finding.Field | Should -Be 'trainable_tokens.token_indices[1]'
         $finding.Message | Should -BeLike '*ids 0 to 127*'
@@ -91,7 +120,7 @@ Import-Module '$ModuleManifest'
     It 'takes run files from the pipeline' {
         $findings = Get-ChildItem $work -Filter *.yaml | Test-TrainableTokensConfig
 
-        @($findings | Where-Object Source -EQ $planted).Count | Should -Be 3
+        @($findings | Where-Object { $_.Source -eq $planted -and $_.Severity -eq 'Error' }).Count | Should -Be 3
     }
 
     It 'reports a missing file as an error and goes on' {
@@ -99,7 +128,7 @@ Import-Module '$ModuleManifest'
         $findings = Test-TrainableTokensConfig -Path (Join-Path $work 'missing.yaml'), $planted -ErrorVariable err -ErrorAction SilentlyContinue
 
         $err[0].FullyQualifiedErrorId | Should -BeLike 'RunFileNotFound,*'
-        @($findings).Count | Should -Be 3
+        @($findings | Where-Object Severity -EQ Error).Count | Should -Be 3
     }
 }
 

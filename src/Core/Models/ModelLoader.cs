@@ -45,6 +45,27 @@ public static class ModelLoader
         return Create(config, weights);
     }
 
+    /// <summary>
+    /// Why <see cref="Load(string, ScalarType?, Device?)"/> would refuse this folder in <paramref name="dtype"/> on
+    /// <paramref name="deviceType"/>:<paramref name="deviceIndex"/> (a weight missing or misshapen, too little memory), or
+    /// null when it would load. Reads headers only and does not start libtorch, so a check before training can ask it.
+    /// </summary>
+    public static TrainableTokensException? WhyNotLoadable(string folder, ScalarType dtype, string deviceType, int deviceIndex)
+    {
+        try
+        {
+            var config = ModelConfigReader.ReadFolder(folder);
+            using var checkpoint = Checkpoint.OpenFolder(folder);
+            var plan = Plan(folder, config, checkpoint);
+            var memory = MemoryCheck.For(folder, plan, dtype, deviceType, deviceIndex, availableBytes: null);
+            return memory.Available() is { } available && memory.NeededBytes > available ? memory.TooLittle(available, null) : null;
+        }
+        catch (TrainableTokensException e)
+        {
+            return e;
+        }
+    }
+
     private static Tensor LoadOne(Checkpoint checkpoint, SafetensorsTensorInfo info, ScalarType target, Device device)
     {
         var loaded = checkpoint.Load(info.Name);
@@ -120,13 +141,13 @@ public static class ModelLoader
         private readonly int _deviceIndex;
         private readonly long? _override;
 
-        private MemoryCheck(string folder, ScalarType target, Device device, long neededBytes, long? availableBytes)
+        private MemoryCheck(string folder, ScalarType target, string deviceType, int deviceIndex, long neededBytes, long? availableBytes)
         {
             _folder = folder;
             _target = target;
-            _deviceType = device.type == DeviceType.CUDA ? "cuda" : device.type == DeviceType.CPU ? "cpu" : device.type.ToString().ToLowerInvariant();
-            _deviceIndex = device.index;
-            _where = _deviceType == "cpu" ? "this machine" : $"device {device}";
+            _deviceType = deviceType;
+            _deviceIndex = deviceIndex;
+            _where = _deviceType == "cpu" ? "this machine" : deviceIndex < 0 ? $"device {deviceType}" : $"device {deviceType}:{deviceIndex}";
             _override = availableBytes;
             NeededBytes = neededBytes;
         }
@@ -134,7 +155,12 @@ public static class ModelLoader
         /// <summary>About what the weights take on the device, plus, on the host, the largest one in its stored dtype while it is converted.</summary>
         public long NeededBytes { get; }
 
-        public static MemoryCheck For(string folder, IReadOnlyList<(WeightShape Expected, SafetensorsTensorInfo Stored)> plan, ScalarType target, Device device, long? availableBytes)
+        public static MemoryCheck For(string folder, IReadOnlyList<(WeightShape Expected, SafetensorsTensorInfo Stored)> plan, ScalarType target, Device device, long? availableBytes) =>
+            For(folder, plan, target, device.type == DeviceType.CUDA ? "cuda" : device.type == DeviceType.CPU ? "cpu" : device.type.ToString().ToLowerInvariant(),
+                device.index, availableBytes);
+
+        public static MemoryCheck For(string folder, IReadOnlyList<(WeightShape Expected, SafetensorsTensorInfo Stored)> plan, ScalarType target,
+            string deviceType, int deviceIndex, long? availableBytes)
         {
             var size = ElementSize(target);
             long total = 0, largestStored = 0;
@@ -143,8 +169,8 @@ public static class ModelLoader
                 total = Saturating(total, Saturating(stored.ElementCount, size));
                 if (stored.DType.ToScalarType() != target) largestStored = Math.Max(largestStored, stored.ByteLength);
             }
-            var needed = device.type == DeviceType.CPU ? Saturating(total, largestStored) : total;
-            return new MemoryCheck(folder, target, device, needed, availableBytes);
+            var needed = deviceType == "cpu" ? Saturating(total, largestStored) : total;
+            return new MemoryCheck(folder, target, deviceType, deviceIndex, needed, availableBytes);
         }
 
         /// <summary>Free bytes on the device now, or null when the machine does not say (then nothing is refused in advance).</summary>
@@ -172,7 +198,7 @@ public static class ModelLoader
             || (e is ExternalException && (e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase)
                 || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)));
 
-        private NotEnoughMemoryException TooLittle(long? available, Exception? inner)
+        public NotEnoughMemoryException TooLittle(long? available, Exception? inner)
         {
             var dtype = ModelDtype.Name(_target);
             var free = available is { } a ? $"{_where} has only {UserFile.FormatBytes(a)} free" : $"{_where} could not allocate it";

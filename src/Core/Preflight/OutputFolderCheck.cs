@@ -18,8 +18,13 @@ public static class OutputFolderCheck
             return problems;
         }
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any() && !overwrite && !resuming)
+        {
+            // Resuming is offered only where there is something to resume: a folder with just a final adapter has not.
+            var resume = Training.OutputFolder.CompleteCheckpoints(folder).Count > 0
+                ? ", or set resume_from_checkpoint: latest (-Resume latest) to continue the run in it" : "";
             problems.Add(("output_dir", $"output_dir '{folder}' already exists and is not empty, and nothing is overwritten silently. " +
-                "Choose another folder, set overwrite_output_dir: true to replace its contents, or set resume_from_checkpoint: latest to continue the run in it."));
+                $"Choose another folder, or set overwrite_output_dir: true (-Force) to replace what a run wrote there{resume}."));
+        }
         if (WriteProblem(folder) is { } problem) problems.Add(("output_dir", problem));
         return problems;
     }

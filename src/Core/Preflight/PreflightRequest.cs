@@ -2,11 +2,15 @@ using TrainableTokens.Core.Configuration;
 
 namespace TrainableTokens.Core.Preflight;
 
-/// <summary>What to check before a run: the run config, and optionally a model folder that replaces its base_model.</summary>
+/// <summary>What to check before a run: the run config, the settings given at start that replace its values, and how
+/// much to check.</summary>
 public sealed record PreflightRequest(RunConfig Config)
 {
-    /// <summary>The model folder to check against instead of <c>training.base_model</c>.</summary>
+    /// <summary>The model folder to check against instead of <c>training.base_model</c> (the same as <see cref="RunOverrides.BaseModel"/>).</summary>
     public string? ModelFolder { get; init; }
+
+    /// <summary>Settings given at start (Start-TokenTraining's parameters) that replace the run file's values.</summary>
+    public RunOverrides? Overrides { get; init; }
 
     /// <summary>
     /// The folder relative paths in the config are relative to. Default: the run file's folder when the config was
@@ -14,6 +18,12 @@ public sealed record PreflightRequest(RunConfig Config)
     /// </summary>
     public string? BaseDirectory { get; init; }
 
-    /// <summary>The tokenisation check of the dataset; null skips it (and the report says so).</summary>
-    public IDatasetTokenizationCheck? DatasetTokenization { get; init; }
+    /// <summary>Tokenise the dataset with the model's tokenizer, as training will (on by default; the report says when it was skipped).</summary>
+    public bool TokenizeDataset { get; init; } = true;
+
+    /// <summary>
+    /// Training starts after this check: a setting the run cannot go without (base_model, dataset, output_dir) is an
+    /// error. Otherwise (Test-TrainableTokensConfig on a file whose missing settings may still be given at start) it is a warning.
+    /// </summary>
+    public bool ForTraining { get; init; }
 }

@@ -5,20 +5,27 @@ using System.Linq;
 using TrainableTokens.Core.Configuration;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Training;
+using TrainableTokens.Core.Training.Data;
+using TrainableTokens.Core.Tuners.TrainableTokens;
 
 namespace TrainableTokens.Core.Preflight;
 
 /// <summary>
-/// The checks that run before any training, all reported together: the config against its schema, then against the
-/// model (token ids below the vocabulary size, target modules present and embeddings), the device and dtype, the
-/// dataset file, and the output folder. Reads config.json and the checkpoint's headers, never the weights.
+/// The checks that run before any training, all reported together: the config (with the start's overrides in place)
+/// against its schema, then against the model (token ids below the vocabulary size, target modules present), the
+/// device and dtype, the dataset (read and tokenised once, as training uses it), the output folder and the checkpoint
+/// to resume from. Reads config.json and the checkpoint's headers, never the weights. When nothing stands in the way
+/// the report carries the <see cref="PreparedRun"/> the trainer takes: one way through, nothing checked twice.
 /// </summary>
 public static class RunPreflight
 {
     public static PreflightReport Check(PreflightRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var config = request.Config;
+        var overrides = request.Overrides ?? new RunOverrides();
+        if (request.ModelFolder is not null) overrides = overrides with { BaseModel = request.ModelFolder };
+        var config = overrides.ApplyTo(request.Config);
         var findings = new List<ConfigFinding>(config.Validate());
         // A field the schema checks already rejected is not checked again against the model, device or file system.
         var invalid = findings.Where(f => f.Severity == ConfigSeverity.Error).Select(f => f.Field).ToHashSet(StringComparer.Ordinal);
@@ -28,31 +35,41 @@ public static class RunPreflight
             ?? Directory.GetCurrentDirectory();
         var tokens = ConfigValidator.At(config.TrainableTokens?.Origin, "trainable_tokens");
         var training = ConfigValidator.At(config.Training?.Origin, "training");
-        var train = config.Training ?? new TrainingConfig();
+        var train = config.Training!;
+        var missing = request.ForTraining ? (Action<ConfigValidator, string, string>)((v, k, m) => v.Error(k, m)) : (v, k, m) => v.Warning(k, m);
 
-        var model = CheckModel(request, config, baseDirectory, invalid, tokens, training, skipped);
+        var model = CheckModel(config, baseDirectory, invalid, tokens, training, skipped, missing);
         CheckDevice(train, invalid, training);
-        CheckDataset(request, train, baseDirectory, model, invalid, training, skipped);
-        CheckOutput(request, train, baseDirectory, invalid, training, skipped);
+        CheckLoadable(model, train, invalid, training);
+        var dataset = CheckDataset(request, train, baseDirectory, model, invalid, training, skipped, missing);
+        var outputDir = CheckOutput(request, config, baseDirectory, invalid, training, skipped, missing);
 
         findings.AddRange(tokens.Findings);
         findings.AddRange(training.Findings);
         var ordered = findings.Select((f, i) => (f, i))
             .OrderBy(x => x.f.Line ?? int.MaxValue).ThenBy(x => x.f.Column ?? 0).ThenBy(x => x.i)
-            .Select(x => x.f).ToList();
-        return new PreflightReport(ordered, skipped);
+            .Select(x => overrides.Rename(x.f)).ToList();
+        var report = new PreflightReport(ordered, skipped);
+        if (report.HasErrors || config.TrainableTokens is null || model is null || dataset is null || outputDir is null) return report;
+        var adapter = TrainableTokensAdapterConfig.From(config.TrainableTokens) with { BaseModelNameOrPath = model.Value.Folder };
+        return report with
+        {
+            Run = new PreparedRun(config, adapter, model.Value.Folder, model.Value.Config, dataset.Value.File, dataset.Value.Dataset,
+                outputDir, baseDirectory, ordered),
+        };
     }
 
-    private static (string Folder, ModelConfig Config)? CheckModel(PreflightRequest request, RunConfig config, string baseDirectory,
-        HashSet<string> invalid, ConfigValidator tokens, ConfigValidator training, List<string> skipped)
+    private static (string Folder, ModelConfig Config)? CheckModel(RunConfig config, string baseDirectory, HashSet<string> invalid,
+        ConfigValidator tokens, ConfigValidator training, List<string> skipped, Action<ConfigValidator, string, string> missing)
     {
-        var folder = request.ModelFolder ?? config.Training?.BaseModel;
+        var folder = config.Training?.BaseModel;
         if (folder is null)
         {
+            missing(training, "base_model", "The run has no base_model. Set training.base_model to a Hugging Face model folder, or give it when training starts (-Model).");
             skipped.Add("Model checks (token ids, target modules): no model; give training.base_model or -Model.");
             return null;
         }
-        if (request.ModelFolder is null && invalid.Contains("training.base_model")) return null;
+        if (invalid.Contains("training.base_model")) return null;
         folder = Path.GetFullPath(folder, baseDirectory);
         ModelConfig model;
         IReadOnlyList<string> weights;
@@ -113,6 +130,16 @@ public static class RunPreflight
         return (folder, model);
     }
 
+    /// <summary>What loading the model would refuse: a weight missing or misshapen, or too little memory on the device.</summary>
+    private static void CheckLoadable((string Folder, ModelConfig Config)? model, TrainingConfig train, HashSet<string> invalid, ConfigValidator training)
+    {
+        if (model is null || training.HasErrors || invalid.Contains("training.device") || invalid.Contains("training.dtype")) return;
+        var device = train.Device.Split(':');
+        var index = device.Length > 1 && int.TryParse(device[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : -1;
+        if (ModelLoader.WhyNotLoadable(model.Value.Folder, ModelDtype.Parse(train.Dtype), device[0], index) is { } problem)
+            training.Error(problem is NotEnoughMemoryException ? "device" : "base_model", problem.Message);
+    }
+
     private static void CheckDevice(TrainingConfig train, HashSet<string> invalid, ConfigValidator training)
     {
         if (invalid.Contains("training.device") || invalid.Contains("training.dtype")) return;
@@ -123,42 +150,53 @@ public static class RunPreflight
         }
     }
 
-    private static void CheckDataset(PreflightRequest request, TrainingConfig train, string baseDirectory, (string Folder, ModelConfig Config)? model,
-        HashSet<string> invalid, ConfigValidator training, List<string> skipped)
+    private static (string File, TokenizedDataset Dataset)? CheckDataset(PreflightRequest request, TrainingConfig train, string baseDirectory,
+        (string Folder, ModelConfig Config)? model, HashSet<string> invalid, ConfigValidator training, List<string> skipped, Action<ConfigValidator, string, string> missing)
     {
         if (train.Dataset is null)
         {
+            missing(training, "dataset", "The run has no dataset. Set training.dataset to a JSON Lines file, or give it when training starts (-Dataset).");
             skipped.Add("Dataset checks: no training.dataset.");
-            return;
+            return null;
         }
-        if (invalid.Contains("training.dataset")) return;
+        if (invalid.Contains("training.dataset")) return null;
         var path = Path.GetFullPath(train.Dataset, baseDirectory);
         var issues = DatasetFileCheck.Check(path);
         Report(training, "dataset", issues);
-        if (issues.Any(i => i.Severity == ConfigSeverity.Error)) return;
-        if (request.DatasetTokenization is null)
-            skipped.Add("Dataset tokenisation (non-empty after tokenising): no tokenizer-backed check is available yet.");
-        else if (model is null)
+        if (issues.Any(i => i.Severity == ConfigSeverity.Error)) return null;
+        if (!request.TokenizeDataset)
+        {
+            skipped.Add("Dataset tokenisation (non-empty after tokenising): not asked for.");
+            return null;
+        }
+        if (model is null)
+        {
             skipped.Add("Dataset tokenisation: no model to take the tokenizer from.");
-        else
-            Report(training, "dataset", request.DatasetTokenization.Check(new DatasetTokenizationContext(model.Value.Folder, model.Value.Config, path, train)).ToList());
+            return null;
+        }
+        var (tokenIssues, dataset) = TokenizedDatasetCheck.Tokenize(new DatasetTokenizationContext(model.Value.Folder, model.Value.Config, path, train));
+        Report(training, "dataset", tokenIssues);
+        return dataset is null ? null : (path, dataset);
     }
 
-    private static void CheckOutput(PreflightRequest request, TrainingConfig train, string baseDirectory, HashSet<string> invalid, ConfigValidator training, List<string> skipped)
+    private static string? CheckOutput(PreflightRequest request, RunConfig config, string baseDirectory, HashSet<string> invalid, ConfigValidator training,
+        List<string> skipped, Action<ConfigValidator, string, string> missing)
     {
+        var train = config.Training!;
         if (train.OutputDir is null)
         {
+            missing(training, "output_dir", "The run has no output_dir. Set training.output_dir to the folder the adapter goes to, or give it when training starts (-OutputPath).");
             skipped.Add("Output folder checks: no training.output_dir.");
-            return;
+            return null;
         }
-        if (invalid.Contains("training.output_dir")) return;
+        if (invalid.Contains("training.output_dir")) return null;
         var folder = Path.GetFullPath(train.OutputDir, baseDirectory);
         foreach (var (key, message) in OutputFolderCheck.Check(folder, train.OverwriteOutputDir, train.ResumeFromCheckpoint is not null))
             training.Error(key, message);
         var inputs = new List<CommandInput>();
-        if ((request.ModelFolder ?? train.BaseModel) is { } model) inputs.Add(new CommandInput("base model folder", Path.GetFullPath(model, baseDirectory)));
+        if (train.BaseModel is { } model) inputs.Add(new CommandInput("base model folder", Path.GetFullPath(model, baseDirectory)));
         if (train.Dataset is { } dataset) inputs.Add(new CommandInput("dataset", Path.GetFullPath(dataset, baseDirectory)));
-        if (request.Config.Origin?.State.SourceName is { } runFile && Path.IsPathRooted(runFile)) inputs.Add(new CommandInput("run file", runFile));
+        if (config.Origin?.State.SourceName is { } runFile && Path.IsPathRooted(runFile)) inputs.Add(new CommandInput("run file", runFile));
         try
         {
             OutputGuard.EnsureApart(folder, "training.output_dir", inputs);
@@ -167,17 +205,43 @@ public static class RunPreflight
         {
             training.Error("output_dir", e.Message);
         }
+        if (train.ResumeFromCheckpoint is { } resume && !invalid.Contains("training.resume_from_checkpoint"))
+            CheckResume(config, resume, folder, baseDirectory, training);
+        return folder;
+    }
 
-        if (train.ResumeFromCheckpoint is not { } resume || invalid.Contains("training.resume_from_checkpoint")) return;
-        if (resume == "latest")
+    /// <summary>The checkpoint to resume from exists, is complete and belongs to this run (what the trainer would refuse).</summary>
+    private static void CheckResume(RunConfig config, string resume, string outputDir, string baseDirectory, ConfigValidator training)
+    {
+        string checkpoint;
+        if (string.Equals(resume, "latest", StringComparison.OrdinalIgnoreCase))
         {
-            var hasCheckpoint = Directory.Exists(folder) && Directory.EnumerateDirectories(folder, "checkpoint-*").Any();
-            if (!hasCheckpoint)
-                training.Error("resume_from_checkpoint", $"resume_from_checkpoint is 'latest', but '{folder}' holds no checkpoint-* folder to resume from. Remove the setting to start from the beginning.");
+            var complete = OutputFolder.CompleteCheckpoints(outputDir);
+            if (complete.Count == 0)
+            {
+                training.Error("resume_from_checkpoint", $"resume_from_checkpoint is 'latest', but '{outputDir}' holds no complete checkpoint-N folder to resume from. Remove the setting (or -Resume) to start from the beginning.");
+                return;
+            }
+            checkpoint = complete[^1].Path;
         }
-        else if (!Directory.Exists(Path.GetFullPath(resume, baseDirectory)))
+        else
         {
-            training.Error("resume_from_checkpoint", $"The checkpoint folder '{Path.GetFullPath(resume, baseDirectory)}' does not exist. Give a checkpoint folder, or 'latest'.");
+            checkpoint = Path.GetFullPath(resume, baseDirectory);
+            if (!Directory.Exists(checkpoint))
+            {
+                training.Error("resume_from_checkpoint", $"The checkpoint folder '{checkpoint}' does not exist. Give a checkpoint-N folder of this run, or 'latest'.");
+                return;
+            }
+        }
+        try
+        {
+            var state = TrainerState.Read(checkpoint);
+            if (config.TrainableTokens is { } t)
+                state.CheckMatches(checkpoint, t.TokenIndices.Select(i => (long)i).ToList(), config.Training!.Seed);
+        }
+        catch (TrainableTokensException e)
+        {
+            training.Error("resume_from_checkpoint", e.Message);
         }
     }
 

@@ -197,10 +197,13 @@ internal sealed partial class OutputFolder : IDisposable
     }
 
     /// <summary>The complete checkpoint-N folders in output_dir, by step.</summary>
-    public IReadOnlyList<(int Step, string Path)> ExistingCheckpoints()
+    public IReadOnlyList<(int Step, string Path)> ExistingCheckpoints() => CompleteCheckpoints(_path);
+
+    /// <summary>The complete checkpoint-N folders in <paramref name="outputDir"/>, by step (none when it does not exist).</summary>
+    public static IReadOnlyList<(int Step, string Path)> CompleteCheckpoints(string outputDir)
     {
-        if (!Directory.Exists(_path)) return [];
-        return Directory.EnumerateDirectories(_path, Trainer.CheckpointPrefix + "*")
+        if (!Directory.Exists(outputDir)) return [];
+        return Directory.EnumerateDirectories(outputDir, Trainer.CheckpointPrefix + "*")
             .Select(d => (Ok: int.TryParse(Path.GetFileName(d)[Trainer.CheckpointPrefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var s), Step: s, Path: d))
             .Where(c => c.Ok && File.Exists(Path.Combine(c.Path, TrainableTokensAdapterConfig.FileName)))
             .OrderBy(c => c.Step)

@@ -26,56 +26,49 @@ public static class Trainer
 {
     public const string CheckpointPrefix = "checkpoint-";
 
+    /// <summary>Checks the run (as Test-TrainableTokensConfig does, every problem at once) and trains it.</summary>
     public static TrainingResult Run(TrainingRequest request, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var config = request.Config;
-        var train = config.Training ?? new TrainingConfig();
-        if (request.OverwriteOutputDir) train = train with { OverwriteOutputDir = true };
-        config = config with { Training = train };
-        var baseDirectory = request.BaseDirectory
-            ?? (config.Origin?.State.SourceName is { } source && Path.IsPathRooted(source) ? Path.GetDirectoryName(source) : null)
-            ?? Directory.GetCurrentDirectory();
-        var sourceName = config.Origin?.State.SourceName;
+        var report = RunPreflight.Check(new PreflightRequest(request.Config)
+        {
+            ModelFolder = request.ModelFolder,
+            BaseDirectory = request.BaseDirectory,
+            Overrides = request.Overrides with { OverwriteOutputDir = request.Overrides.OverwriteOutputDir || request.OverwriteOutputDir },
+            ForTraining = true,
+        });
+        if (report.Run is null) throw new InvalidConfigException(report.Findings.Where(f => f.Severity == ConfigSeverity.Error).ToList(), request.Config.Origin?.State.SourceName);
+        return Run(report.Run, request.AdapterName, progress, cancellation);
+    }
 
-        // The cheap checks (schema, model headers, device, dataset file, output folder) again, so Core never trains on a bad run.
-        var report = RunPreflight.Check(new PreflightRequest(config) { ModelFolder = request.ModelFolder, BaseDirectory = baseDirectory });
-        if (report.HasErrors) throw new InvalidConfigException(report.Findings, sourceName);
-        if (config.TrainableTokens is null) throw Missing("trainable_tokens", "Add a trainable_tokens section with token_indices.");
-        var modelFolder = request.ModelFolder ?? train.BaseModel
-            ?? throw Missing("training.base_model", "Set training.base_model in the run file, or give the model folder (-Model).");
-        modelFolder = Path.GetFullPath(modelFolder, baseDirectory);
-        var datasetFile = Path.GetFullPath(train.Dataset ?? throw Missing("training.dataset", "Set training.dataset to a JSON Lines file."), baseDirectory);
-        var outputDir = Path.GetFullPath(train.OutputDir ?? throw Missing("training.output_dir", "Set training.output_dir to the folder the adapter goes to."), baseDirectory);
-        // output_dir apart from the model, dataset and run file was checked by the preflight above.
+    /// <summary>Trains a run the preflight prepared: its dataset is already tokenised and its paths resolved.</summary>
+    public static TrainingResult Run(PreparedRun run, string adapterName = "default", IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var train = run.Training;
+        var outputDir = run.OutputDir;
+        var dataset = run.Dataset;
+        var adapterConfig = run.Adapter;
         // The lock is held to the end; it also repairs what a killed run left in output_dir.
         using var output = new OutputFolder(outputDir, train.OverwriteOutputDir, train.SaveTotalLimit, resuming: train.ResumeFromCheckpoint is not null);
-        var resumeFrom = ResolveResume(train.ResumeFromCheckpoint, output, baseDirectory);
+        var resumeFrom = ResolveResume(train.ResumeFromCheckpoint, output, run.BaseDirectory);
         manual_seed(train.Seed);
         var device = new Device(train.Device);
-        using var tokenizer = ModelTokenizer.Load(modelFolder);
-        var dataset = TokenizedDataset.Build(tokenizer, DatasetReader.ReadFile(datasetFile),
-            new DatasetOptions { MaxLength = train.MaxSeqLength }, datasetFile);
-        if (dataset.Examples.Count == 0)
-            throw new TrainingFailedException("EmptyDataset", ErrorKind.InvalidData, $"'{datasetFile}' has no examples to train on after tokenisation.", datasetFile);
-
-        using var model = ModelLoader.Load(modelFolder, ModelDtype.Parse(train.Dtype), device);
+        using var model = ModelLoader.Load(run.ModelFolder, ModelDtype.Parse(train.Dtype), device);
         using var tuner = new TrainableTokensModel(model);
-        var adapterConfig = TrainableTokensAdapterConfig.FromJson(config.TrainableTokens.ToPeftJson(), sourceName ?? "trainable_tokens")
-            with { BaseModelNameOrPath = modelFolder };
         TrainerState? resumed = null;
         if (resumeFrom is not null)
         {
             resumed = TrainerState.Read(resumeFrom);
             resumed.CheckMatches(resumeFrom, adapterConfig.TokenIndices, train.Seed);
-            AdapterFolder.Load(tuner, resumeFrom, request.AdapterName);
+            AdapterFolder.Load(tuner, resumeFrom, adapterName);
         }
         else
         {
             using var generator = new Generator((ulong)train.Seed);
-            tuner.AddAdapter(request.AdapterName, adapterConfig, generator);
+            tuner.AddAdapter(adapterName, adapterConfig, generator);
         }
-        var parameters = tuner.TrainableParameters(request.AdapterName);
+        var parameters = tuner.TrainableParameters(adapterName);
 
         var batchSize = train.PerDeviceTrainBatchSize;
         var accumulation = train.GradientAccumulationSteps;
@@ -148,7 +141,7 @@ public static class Trainer
                             EpochIndex = epoch, BatchesInEpoch = inEpoch, FirstLoss = NullIfNaN(firstLoss), LastLoss = NullIfNaN(lastLoss),
                             TrainedTokens = trainedTokens, Seed = train.Seed, TokenIndices = adapterConfig.TokenIndices,
                         };
-                        checkpoint = output.SaveCheckpoint(tuner, request.AdapterName, step, folder =>
+                        checkpoint = output.SaveCheckpoint(tuner, adapterName, step, folder =>
                         {
                             state.Write(folder);
                             OptimizerCheckpoint.Save(optimizer, folder);
@@ -174,7 +167,7 @@ public static class Trainer
         {
             try
             {
-                output.SaveFinal(tuner, request.AdapterName);
+                output.SaveFinal(tuner, adapterName);
             }
             catch
             {
@@ -269,7 +262,4 @@ public static class Trainer
                 "training.resume_from_checkpoint");
         return folder;
     }
-
-    private static TrainingFailedException Missing(string field, string fix) =>
-        new("MissingSetting", ErrorKind.InvalidArgument, $"The run has no {field}. {fix}", field);
 }

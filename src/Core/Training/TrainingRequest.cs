@@ -1,4 +1,5 @@
 using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Preflight;
 
 namespace TrainableTokens.Core.Training;
 
@@ -10,6 +11,9 @@ public sealed record TrainingRequest(RunConfig Config)
 
     /// <summary>The folder relative paths are relative to. Default: the run file's folder, else the current directory.</summary>
     public string? BaseDirectory { get; init; }
+
+    /// <summary>Settings that replace the run file's (as Start-TokenTraining's parameters do).</summary>
+    public RunOverrides Overrides { get; init; } = new();
 
     /// <summary>Replace an existing, non-empty output_dir (as <c>overwrite_output_dir: true</c>).</summary>
     public bool OverwriteOutputDir { get; init; }

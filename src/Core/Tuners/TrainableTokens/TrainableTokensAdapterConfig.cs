@@ -46,6 +46,13 @@ public sealed record TrainableTokensAdapterConfig
             throw new InvalidAdapterException(
                 $"'{source}' is not a Trainable Tokens adapter config this module can use. {e.Message}", source, e);
         }
+        return From(peft);
+    }
+
+    /// <summary>The adapter settings of a run file's (or adapter_config.json's) validated trainable_tokens section.</summary>
+    public static TrainableTokensAdapterConfig From(Configuration.TrainableTokensConfig peft)
+    {
+        ArgumentNullException.ThrowIfNull(peft);
         return new TrainableTokensAdapterConfig
         {
             TokenIndices = peft.TokenIndices.Select(i => (long)i).ToList(),

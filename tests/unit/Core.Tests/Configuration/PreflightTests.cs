@@ -29,11 +29,11 @@ public sealed class PreflightTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     /// <summary>Writes a run file into the test folder (relative paths in it resolve there) and runs the preflight.</summary>
-    private PreflightReport Check(string trainableTokens, string training, IDatasetTokenizationCheck? tokenization = null, string? model = null)
+    private PreflightReport Check(string trainableTokens, string training, bool tokenize = false, string? model = null)
     {
         var path = _folder.File("run.yaml");
         File.WriteAllText(path, $"trainable_tokens:\n{trainableTokens}training:\n  base_model: ./llama\n  dataset: ./data/train.jsonl\n  output_dir: ./out\n  max_seq_length: 64\n{training}");
-        return RunPreflight.Check(new PreflightRequest(RunConfig.Load(path)) { DatasetTokenization = tokenization, ModelFolder = model });
+        return RunPreflight.Check(new PreflightRequest(RunConfig.Load(path)) { TokenizeDataset = tokenize, ModelFolder = model });
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class PreflightTests : IDisposable
     public void A_missing_or_empty_dataset_is_an_error()
     {
         var config = RunConfig.FromYaml("trainable_tokens:\n  token_indices: [5]\ntraining:\n  dataset: nowhere.jsonl\n");
-        var missing = Assert.Single(RunPreflight.Check(new PreflightRequest(config) { BaseDirectory = _folder.Path }).Findings);
+        var missing = Assert.Single(RunPreflight.Check(new PreflightRequest(config) { BaseDirectory = _folder.Path }).Findings, f => f.Severity == ConfigSeverity.Error);
         File.WriteAllText(_folder.File("data/train.jsonl"), "\n\n");
         var empty = Assert.Single(Check("  token_indices: [5]\n", "").Findings);
 
@@ -125,18 +125,14 @@ public sealed class PreflightTests : IDisposable
     }
 
     [Fact]
-    public void The_tokenisation_extension_point_gets_the_model_and_dataset()
+    public void Without_a_tokenizer_the_dataset_cannot_be_tokenised_and_the_run_is_not_prepared()
     {
-        var check = new RecordingTokenizationCheck();
+        var report = Check("  token_indices: [5]\n", "", tokenize: true);
 
-        var report = Check("  token_indices: [5]\n", "", check);
-
-        Assert.Equal(_folder.File("llama"), check.Context!.ModelFolder);
-        Assert.Equal(_folder.File("data/train.jsonl"), check.Context.DatasetPath);
-        Assert.Equal(128, check.Context.Model.VocabSize);
         var finding = Assert.Single(report.Findings);
-        Assert.Equal("every example is empty after tokenisation", finding.Message);
-        Assert.DoesNotContain(report.Skipped, s => s.Contains("tokenisation"));
+        Assert.Equal(("training.dataset", ConfigSeverity.Error), (finding.Field, finding.Severity));
+        Assert.Contains("no tokenizer.json", finding.Message);
+        Assert.Null(report.Run);
     }
 
     [Fact]
@@ -152,7 +148,8 @@ public sealed class PreflightTests : IDisposable
         Assert.Equal(("training.output_dir", 6), (refused.Field, refused.Line!.Value));
         Assert.Contains("overwrite_output_dir: true", refused.Message);
         Assert.Empty(allowed.Findings);
-        Assert.Contains("no checkpoint-* folder", resumeWithoutCheckpoint.Message);
+        Assert.Contains("no complete checkpoint-N folder", resumeWithoutCheckpoint.Message);
+        Assert.DoesNotContain("resume_from_checkpoint", refused.Message);
     }
 
     [Fact]
@@ -164,7 +161,7 @@ public sealed class PreflightTests : IDisposable
             Training = new TrainingConfig { BaseModel = _folder.File("llama"), MaxSeqLength = 512 },
         };
 
-        var finding = Assert.Single(RunPreflight.Check(new PreflightRequest(config)).Findings);
+        var finding = Assert.Single(RunPreflight.Check(new PreflightRequest(config)).Findings, f => f.Field == "training.max_seq_length");
 
         Assert.Equal(("training.max_seq_length", ConfigSeverity.Warning), (finding.Field, finding.Severity));
         Assert.Contains("at most 128 positions", finding.Message);
@@ -190,16 +187,5 @@ public sealed class PreflightTests : IDisposable
             new[] { "trainable_tokens.token_indices[0]", "trainable_tokens.token_indices[1]", "training.dataset", "training.learnig_rate", "training.device" },
             findings.Select(f => f.Field));
         Assert.Equal(new int?[] { 2, 2, 5, 8, 9 }, findings.Select(f => f.Line));
-    }
-
-    private sealed class RecordingTokenizationCheck : IDatasetTokenizationCheck
-    {
-        public DatasetTokenizationContext? Context { get; private set; }
-
-        public IEnumerable<DatasetIssue> Check(DatasetTokenizationContext context)
-        {
-            Context = context;
-            yield return new DatasetIssue(ConfigSeverity.Error, "every example is empty after tokenisation");
-        }
     }
 }

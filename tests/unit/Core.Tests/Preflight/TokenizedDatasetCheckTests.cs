@@ -24,7 +24,7 @@ public sealed class TokenizedDatasetCheckTests : IDisposable
         var data = Path.Combine(_dir, Guid.NewGuid().ToString("N") + ".jsonl");
         File.WriteAllText(data, jsonl);
         var training = new TrainingConfig { MaxSeqLength = maxLength };
-        return new TokenizedDatasetCheck().Check(new DatasetTokenizationContext(model, ModelConfigReader.ReadFolder(model), data, training)).ToArray();
+        return TokenizedDatasetCheck.Check(new DatasetTokenizationContext(model, ModelConfigReader.ReadFolder(model), data, training)).ToArray();
     }
 
     [Fact]
@@ -61,12 +61,12 @@ public sealed class TokenizedDatasetCheckTests : IDisposable
     }
 
     [Fact]
-    public void A_model_folder_without_a_tokenizer_is_a_warning_not_a_crash()
+    public void A_model_folder_without_a_tokenizer_is_an_error_training_would_meet_not_a_crash()
     {
         var model = Path.Combine(_dir, "no-tokenizer");
         TinyModelFactory.Create(model, new TinyModelSpec { ModelType = "llama" });
         var issue = Assert.Single(Check(model, "{\"text\": \"Hello\"}\n"));
-        Assert.Equal(ConfigSeverity.Warning, issue.Severity);
+        Assert.Equal(ConfigSeverity.Error, issue.Severity);
         Assert.Contains("tokenizer.json", issue.Message);
     }
 }

@@ -194,9 +194,11 @@ public sealed class TrainerTests : IDisposable
             TrainableTokens = new TrainableTokensConfig { TokenIndices = new[] { 10004 } },
             Training = run.Training! with { ResumeFromCheckpoint = "latest", MaxSteps = 4 },
         };
-        var e = Assert.Throws<TrainingFailedException>(() => Trainer.Run(new TrainingRequest(other)));
-        Assert.Equal("CheckpointMismatch", e.ErrorId);
-        Assert.Contains("trainer_state.json", e.Target);
+        // The preflight refuses it, as Test-TrainableTokensConfig does, before anything is loaded or written.
+        var e = Assert.Throws<InvalidConfigException>(() => Trainer.Run(new TrainingRequest(other)));
+        var finding = Assert.Single(e.Findings);
+        Assert.Equal("training.resume_from_checkpoint", finding.Field);
+        Assert.Contains("trained token ids [10002, 10003], but the run file asks for [10004]", finding.Message);
     }
 
     [Fact]

@@ -1,0 +1,45 @@
+using System.Collections.Generic;
+using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Training.Data;
+using TrainableTokens.Core.Tuners.TrainableTokens;
+
+namespace TrainableTokens.Core.Preflight;
+
+/// <summary>
+/// A run that passed the preflight, ready for the trainer: the config (overrides applied), every path resolved, the
+/// model's config, and the dataset already tokenised. Only the preflight makes one, so the trainer never sees an
+/// unchecked run, and nothing is read or tokenised twice.
+/// </summary>
+public sealed class PreparedRun
+{
+    internal PreparedRun(RunConfig config, TrainableTokensAdapterConfig adapter, string modelFolder, ModelConfig model,
+        string datasetFile, TokenizedDataset dataset, string outputDir, string baseDirectory, IReadOnlyList<ConfigFinding> warnings)
+    {
+        Config = config;
+        Training = config.Training!;
+        Adapter = adapter;
+        ModelFolder = modelFolder;
+        Model = model;
+        DatasetFile = datasetFile;
+        Dataset = dataset;
+        OutputDir = outputDir;
+        BaseDirectory = baseDirectory;
+        Warnings = warnings;
+    }
+
+    /// <summary>The run config as checked: the file's values with the overrides in place.</summary>
+    public RunConfig Config { get; }
+    public TrainingConfig Training { get; }
+    /// <summary>The adapter to train, as it will be saved (base_model_name_or_path is the model folder).</summary>
+    public TrainableTokensAdapterConfig Adapter { get; }
+    public string ModelFolder { get; }
+    public ModelConfig Model { get; }
+    public string DatasetFile { get; }
+    public TokenizedDataset Dataset { get; }
+    public string OutputDir { get; }
+    /// <summary>The folder the run file's relative paths are relative to (resume_from_checkpoint among them).</summary>
+    public string BaseDirectory { get; }
+    /// <summary>What the preflight warned about; the run goes ahead with them.</summary>
+    public IReadOnlyList<ConfigFinding> Warnings { get; }
+}
