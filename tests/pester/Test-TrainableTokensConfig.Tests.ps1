@@ -35,6 +35,14 @@ Describe 'Test-TrainableTokensConfig' {
         $given.Field | Should -Be @('training.max_seq_length')  # the only finding left: the tiny model handles 128 positions
     }
 
+    It 'checks a config object from New-TrainableTokensConfig as Start-TokenTraining would' {
+        $config = New-TrainableTokensConfig -TokenIndex 5, 128 -MaxSeqLength 64
+
+        $findings = @(Test-TrainableTokensConfig -Config $config -Model $tinyLlama -Dataset (Join-Path $examples 'data/quickstart.jsonl') -OutputPath (Join-Path $work 'cfg-out'))
+
+        ($findings | Where-Object Severity -EQ Error).Field | Should -Contain 'trainable_tokens.token_indices[1]'
+    }
+
     It 'reports a bad setting given on the command line under the parameter''s name' {
         $finding = Test-TrainableTokensConfig -Path (Join-Path $examples 'quickstart.run.yaml') -LearningRate -1 -BatchSize 0 | Sort-Object Field
 
