@@ -33,6 +33,7 @@ public static class RunPreflight
         var model = CheckModel(request, config, baseDirectory, invalid, tokens, training, skipped);
         CheckDevice(train, invalid, training);
         CheckDataset(request, train, baseDirectory, model, invalid, training, skipped);
+        UntrainedTokenCheck.Report(request, config, train, baseDirectory, model, invalid, tokens, training);
         CheckOutput(request, train, baseDirectory, invalid, training, skipped);
 
         findings.AddRange(tokens.Findings);

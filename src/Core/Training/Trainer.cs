@@ -12,6 +12,7 @@ using TrainableTokens.Core.Preflight;
 using TrainableTokens.Core.Tokenization;
 using TrainableTokens.Core.Training.Data;
 using TrainableTokens.Core.Tuners.TrainableTokens;
+using TrainableTokens.Core.Untrained;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Training;
@@ -64,6 +65,7 @@ public static class Trainer
         var adapterConfig = TrainableTokensAdapterConfig.FromJson(config.TrainableTokens.ToPeftJson(), sourceName ?? "trainable_tokens")
             with { BaseModelNameOrPath = modelFolder };
         TrainerState? resumed = null;
+        IReadOnlyList<MeanInitialisedRows> meanInitialised = [];
         if (resumeFrom is not null)
         {
             resumed = TrainerState.Read(resumeFrom);
@@ -74,6 +76,7 @@ public static class Trainer
         {
             using var generator = new Generator((ulong)train.Seed);
             tuner.AddAdapter(request.AdapterName, adapterConfig, generator);
+            if (adapterConfig.InitWeights) meanInitialised = UntrainedRowInit.FromMean(tuner, request.AdapterName);
         }
         var parameters = tuner.TrainableParameters(request.AdapterName);
 
@@ -197,6 +200,7 @@ public static class Trainer
                 ? "Nothing was written."
                 : $"Saved checkpoints: {string.Join(", ", saved)}; the final adapter was not written. Set resume_from_checkpoint: latest to continue.")
             : $"Trained {step} steps in {elapsed:0.0} s; loss {firstLoss:0.####} -> {lastLoss:0.####}; adapter written to {outputDir}.";
+        message += UntrainedRowInit.Describe(meanInitialised);
         return new TrainingResult
         {
             Steps = step,
@@ -211,6 +215,7 @@ public static class Trainer
             AdapterFolder = adapterFolder,
             Checkpoints = saved,
             Cancelled = cancelled,
+            MeanInitialisedTokens = UntrainedRowInit.TokenIds(meanInitialised),
             Message = message,
         };
     }

@@ -68,7 +68,7 @@ public sealed class UntrainedRowSet
                 if (keep.Count == 0) continue;
                 chunk = chunk.index_select(0, tensor(keep.ToArray()));
             }
-            sum.add_(chunk.sum(0));
+            sum.add_(chunk.sum(new long[] { 0 })); // not sum(0): a literal 0 would bind to the ScalarType overload
         }
         var mean = (sum / (keepAll ? RowCount : trained)).to(ScalarType.Float32);
         return mean.MoveToOuterDisposeScope();
