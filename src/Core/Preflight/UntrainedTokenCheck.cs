@@ -98,7 +98,7 @@ public static class UntrainedTokenCheck
             {
                 return; // an invalid regex, already reported
             }
-            using var tokenizer = File.Exists(Path.Combine(m.Folder, TokenizerJson.FileName)) ? ModelTokenizer.Load(m.Folder) : null;
+            using var tokenizer = LoadTokenizer(m.Folder);
             var counts = tokenizer is not null && train.Dataset is not null && !invalid.Contains("training.dataset")
                 ? DatasetCounts(tokenizer, Path.GetFullPath(train.Dataset, baseDirectory), train)
                 : null;
@@ -121,6 +121,20 @@ public static class UntrainedTokenCheck
         {
             // The headers were fine (the model check passed), but the rows cannot be read: training could not read them either.
             training.Error("base_model", e.Message);
+        }
+    }
+
+    /// <summary>The folder's tokenizer, or null when it has none or it cannot be loaded (the dataset check reports that).</summary>
+    private static ModelTokenizer? LoadTokenizer(string folder)
+    {
+        if (!File.Exists(Path.Combine(folder, TokenizerJson.FileName))) return null;
+        try
+        {
+            return ModelTokenizer.Load(folder);
+        }
+        catch (TrainableTokensException)
+        {
+            return null;
         }
     }
 
