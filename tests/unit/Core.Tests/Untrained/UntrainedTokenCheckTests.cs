@@ -94,7 +94,7 @@ public sealed class UntrainedTokenCheckTests : IDisposable
     }
 
     [Fact]
-    public void A_tied_model_gets_only_the_data_warning_and_the_trainers_own_preflight_reads_no_rows()
+    public void A_tied_model_gets_only_the_data_warning_and_the_trainers_own_preflight_neither()
     {
         var model = UntrainedModels.Llama3WithReservedRows(Path.Combine(_dir, "tied"));
         var text = "{\"text\": \"Hi <|reserved_special_token_5|>\"}\n";
