@@ -84,4 +84,20 @@ public sealed class UntrainedRowInitTests : IDisposable
         Assert.DoesNotContain("mean of the trained rows", random.Message);
         Assert.Empty(plain.MeanInitialisedTokens);
     }
+
+    [Fact]
+    public void A_resumed_run_keeps_the_checkpoints_rows_and_initialises_nothing()
+    {
+        var model = UntrainedModels.Llama3WithReservedRows(Path.Combine(_dir, "llama3"));
+        var first = Run(model, initWeights: true, "resume");
+        first = first with { Training = first.Training! with { MaxSteps = 2, SaveSteps = 1 } };
+        var interrupted = Trainer.Run(new TrainingRequest(first));
+        var checkpoint = Assert.Single(interrupted.Checkpoints);
+
+        var resumed = Trainer.Run(new TrainingRequest(first with { Training = first.Training! with { ResumeFromCheckpoint = checkpoint } }));
+
+        Assert.Equal(new long[] { 10002, 10003 }, interrupted.MeanInitialisedTokens);
+        Assert.Empty(resumed.MeanInitialisedTokens);
+        Assert.DoesNotContain("mean of the trained rows", resumed.Message);
+    }
 }
