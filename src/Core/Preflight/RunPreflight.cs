@@ -11,7 +11,8 @@ namespace TrainableTokens.Core.Preflight;
 /// <summary>
 /// The checks that run before any training, all reported together: the config against its schema, then against the
 /// model (token ids below the vocabulary size, target modules present and embeddings), the device and dtype, the
-/// dataset file, and the output folder. Reads config.json and the checkpoint's headers, never the weights.
+/// dataset file, and the output folder. Reads config.json and the checkpoint's headers; of the weights, only the full
+/// preflight (with a dataset tokenisation check) reads the embedding and head rows, for the untrained-token warnings.
 /// </summary>
 public static class RunPreflight
 {
