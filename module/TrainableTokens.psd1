@@ -13,6 +13,7 @@
         'Add-TokenizerToken'
         'ConvertFrom-TokenId'
         'ConvertTo-TokenId'
+        'Find-UntrainedToken'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
         'Measure-TokenDataset'

@@ -84,6 +84,13 @@ public sealed class Checkpoint : IDisposable
         return _owners[name].Load(name);
     }
 
+    /// <summary>Reads <paramref name="count"/> rows of tensor <paramref name="name"/> from row <paramref name="first"/> (see <see cref="SafetensorsFile.LoadRows"/>).</summary>
+    public torch.Tensor LoadRows(string name, long first, long count)
+    {
+        Info(name);
+        return _owners[name].LoadRows(name, first, count);
+    }
+
     public void Dispose()
     {
         foreach (var file in _files) file.Dispose();

@@ -96,6 +96,37 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads rows <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 of tensor
+    /// <paramref name="name"/> (along its first dimension) into a new CPU tensor of its stored dtype, so a large matrix
+    /// can be scanned in chunks without loading it whole. The caller owns the tensor.
+    /// </summary>
+    public torch.Tensor LoadRows(string name, long first, long count)
+    {
+        var info = Info(name);
+        ThrowIfDisposed();
+        if (info.Shape.Length == 0) throw new ArgumentException($"Tensor '{name}' in '{Path}' is a scalar; it has no rows.", nameof(name));
+        var rows = info.Shape[0];
+        if (first < 0 || count < 0 || first > rows - count)
+            throw new ArgumentOutOfRangeException(nameof(first), $"Rows {first} to {first + count - 1} are outside tensor '{name}' ({rows} rows).");
+        TorchRuntime.EnsureLoaded();
+        var shape = info.Shape.ToArray();
+        shape[0] = count;
+        var rowBytes = rows == 0 ? 0 : info.ByteLength / rows;
+        var tensor = torch.empty(shape, info.DType.ToScalarType());
+        try
+        {
+            TensorMemory.ForEachChunk(tensor, (chunk, offset) => ReadInto(info, first * rowBytes + offset, chunk));
+            CheckUnchanged(info);
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The raw little-endian bytes of tensor <paramref name="name"/>, for small tensors and tests.</summary>
     public byte[] ReadBytes(string name)
     {

@@ -15,7 +15,7 @@ namespace TrainableTokens.Core.Preflight;
 /// The checks that run before any training, all reported together: the config (with the start's overrides in place)
 /// against its schema, then against the model (token ids below the vocabulary size, target modules present), the
 /// device and dtype, the dataset (read and tokenised once, as training uses it), the output folder and the checkpoint
-/// to resume from. Reads config.json and the checkpoint's headers, never the weights. When nothing stands in the way
+/// to resume from. Reads config.json and the checkpoint's headers; of the weights, only the embedding (and head) rows, for the untrained-token warnings, when the dataset is tokenised. When nothing stands in the way
 /// the report carries the <see cref="PreparedRun"/> the trainer takes: one way through, nothing checked twice.
 /// </summary>
 public static class RunPreflight
@@ -42,6 +42,7 @@ public static class RunPreflight
         CheckDevice(train, invalid, training);
         CheckLoadable(model, train, invalid, training);
         var dataset = CheckDataset(request, train, baseDirectory, model, invalid, training, skipped, missing);
+        UntrainedTokenCheck.Report(request, config, model, dataset?.Dataset, invalid, tokens, training);
         var outputDir = CheckOutput(request, config, baseDirectory, invalid, training, skipped, missing);
 
         findings.AddRange(tokens.Findings);

@@ -9,6 +9,7 @@ using System.Text.Json.Nodes;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Runtime;
+using TrainableTokens.Core.Untrained;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Tokenization;
@@ -84,8 +85,7 @@ public static class EmbeddingResizer
         var old = checkpoint.Load(name);
         var dim = old.shape[1];
         var dtype = old.dtype;
-        // Float32 arithmetic without a float32 copy of the whole matrix: memory stays at the old and the grown tensor.
-        var mean = old.mean(new long[] { 0 }, keepdim: false, type: ScalarType.Float32);
+        var mean = plan.Init == NewRowInit.Random ? zeros(dim) : MeanOfTrainedRows(old);
         using var generator = new Generator((ulong)seed);
         var count = plan.NewVocabSize - oldVocab;
         var added = plan.Init == NewRowInit.Random
@@ -106,6 +106,20 @@ public static class EmbeddingResizer
             result[row] = value.to(dtype);
         }
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The mean of the rows that are not untrained (zero, near zero or duplicated, see <see cref="RowScan"/>), as Unsloth
+    /// does: Llama 3's 250 identical reserved rows, or rows left zero by an earlier resize, would pull a plain mean
+    /// towards themselves. With no untrained row it is exactly transformers' plain mean.
+    /// </summary>
+    private static Tensor MeanOfTrainedRows(Tensor old)
+    {
+        var scan = RowScan.Scan(old);
+        // Float32 arithmetic without a float32 copy of the whole matrix: memory stays at the old and the grown tensor.
+        return scan.Rows.Count == 0
+            ? old.mean(new long[] { 0 }, keepdim: false, type: ScalarType.Float32)
+            : scan.MeanOfTrained(RowScan.Reader(old));
     }
 
     private static double RandomStd(string folder)

@@ -35,6 +35,7 @@ public sealed class ModelTokenizer : IDisposable
         Size = _tokens.Count == 0 ? 0 : _tokens.Keys.Max() + 1;
         TokenizerJsonPath = json.Path;
         VocabularyCount = json.Vocabulary.Vocab.Count;
+        BeyondVocabulary = added.Where(a => !json.Vocabulary.Vocab.ContainsKey(a.Content)).ToList();
         // The library's rule for a new added token: after the largest added id when that is past the vocabulary,
         // else the number of vocabulary entries (which is not the largest id + 1 when ids have gaps).
         var maxAdded = added.Count == 0 ? -1 : added.Max(a => a.Id);
@@ -50,6 +51,9 @@ public sealed class ModelTokenizer : IDisposable
     public TokenizerConfig Config { get; }
     /// <summary>tokenizer.json's added tokens, in file order.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }
+    /// <summary>The added tokens that the tokenizer model's own vocabulary (model.vocab) does not hold: tokens added
+    /// after the tokenizer was trained, by Add-TokenizerToken or by the model's authors (special tokens included).</summary>
+    public IReadOnlyList<AddedToken> BeyondVocabulary { get; }
     /// <summary>len(tokenizer): one more than the largest id of the model's vocabulary and the added tokens.</summary>
     public int Size { get; }
     public int? BosTokenId => Config.BosToken is { } t ? TokenToId(t) : null;

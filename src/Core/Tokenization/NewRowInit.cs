@@ -3,7 +3,7 @@ namespace TrainableTokens.Core.Tokenization;
 /// <summary>How the rows a resize adds to the embedding (and an untied LM head) start out.</summary>
 public enum NewRowInit
 {
-    /// <summary>The mean of the existing rows: Hugging Face's default (which also adds noise at 1e-9 of the rows' covariance).</summary>
+    /// <summary>The mean of the existing trained rows: Hugging Face's default (which also adds noise at 1e-9 of the rows' covariance), leaving out untrained rows (see Untrained.RowScan) as Unsloth does.</summary>
     Mean,
     /// <summary>The mean of the rows of a text's tokens, e.g. "begin reasoning" for &lt;think&gt;.</summary>
     Text,

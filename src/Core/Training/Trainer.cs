@@ -12,6 +12,7 @@ using TrainableTokens.Core.Preflight;
 using TrainableTokens.Core.Tokenization;
 using TrainableTokens.Core.Training.Data;
 using TrainableTokens.Core.Tuners.TrainableTokens;
+using TrainableTokens.Core.Untrained;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Training;
@@ -57,6 +58,7 @@ public static class Trainer
         using var model = ModelLoader.Load(run.ModelFolder, ModelDtype.Parse(train.Dtype), device);
         using var tuner = new TrainableTokensModel(model);
         TrainerState? resumed = null;
+        IReadOnlyList<MeanInitialisedRows> meanInitialised = [];
         if (resumeFrom is not null)
         {
             resumed = TrainerState.Read(resumeFrom);
@@ -67,6 +69,7 @@ public static class Trainer
         {
             using var generator = new Generator((ulong)train.Seed);
             tuner.AddAdapter(adapterName, adapterConfig, generator);
+            if (adapterConfig.InitWeights) meanInitialised = UntrainedRowInit.FromMean(tuner, adapterName);
         }
         var parameters = tuner.TrainableParameters(adapterName);
 
@@ -190,6 +193,7 @@ public static class Trainer
                 ? "Nothing was written."
                 : $"Saved checkpoints: {string.Join(", ", saved)}; the final adapter was not written. Set resume_from_checkpoint: latest to continue.")
             : $"Trained {step} steps in {elapsed:0.0} s; loss {firstLoss:0.####} -> {lastLoss:0.####}; adapter written to {outputDir}.";
+        message += UntrainedRowInit.Describe(meanInitialised);
         return new TrainingResult
         {
             Steps = step,
@@ -204,6 +208,7 @@ public static class Trainer
             AdapterFolder = adapterFolder,
             Checkpoints = saved,
             Cancelled = cancelled,
+            MeanInitialisedTokens = UntrainedRowInit.TokenIds(meanInitialised),
             Message = message,
         };
     }

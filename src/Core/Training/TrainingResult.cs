@@ -21,5 +21,8 @@ public sealed record TrainingResult
     public string? AdapterFolder { get; init; }
     public required IReadOnlyList<string> Checkpoints { get; init; }
     public required bool Cancelled { get; init; }
+    /// <summary>Token ids whose rows were untrained in the base model (zero, near zero or duplicated) and so started from
+    /// the mean of the trained rows instead (init_weights true, not on resume); empty when none did.</summary>
+    public IReadOnlyList<long> MeanInitialisedTokens { get; init; } = [];
     public required string Message { get; init; }
 }
