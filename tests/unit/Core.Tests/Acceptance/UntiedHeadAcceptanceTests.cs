@@ -47,33 +47,44 @@ public sealed class UntiedHeadAcceptanceTests : IDisposable
         return JsonSerializer.Serialize(json);
     }
 
-    [Fact]
-    public void Trained_with_its_head_the_new_token_is_predicted_after_its_cue_and_a_plain_reference_gives_our_logits()
+    /// <summary>The model: untied llama, byte-level tokenizer, two tokens added (the embedding and the head grow to 258 rows).</summary>
+    private string NewModel()
     {
-        // The model: untied llama, byte-level tokenizer, two tokens added (the embedding and the head grow to 258 rows).
         var baseFolder = Path.Combine(_dir, "base");
         TinyModelFactory.Create(baseFolder, new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = false, VocabSize = 256, HiddenSize = 32, IntermediateSize = 64, NumLayers = 1, Seed = 3 });
         File.WriteAllText(Path.Combine(baseFolder, "tokenizer.json"), ByteLevelTokenizerJson(), new UTF8Encoding(false));
         File.WriteAllText(Path.Combine(baseFolder, "tokenizer_config.json"), """{"add_bos_token": false, "add_eos_token": false, "model_max_length": 128}""");
         var modelFolder = Path.Combine(_dir, "model");
         TokenAdder.Run(new AddTokensRequest { Source = baseFolder, Output = modelFolder, Tokens = new[] { "<think>", "</think>" } });
+        return modelFolder;
+    }
+
+    private RunConfig Run(string modelFolder, IReadOnlyList<int> ids, string output, int maxSteps, int saveSteps = 1000, string? resume = null, int batchSize = 8)
+    {
+        var data = Path.Combine(_dir, "train.jsonl");
+        File.WriteAllLines(data, Enumerable.Range(0, 8).Select(i => JsonSerializer.Serialize(new { text = $"q{i} ask:<think>ok</think>" })));
+        return new RunConfig
+        {
+            TrainableTokens = new TrainableTokensConfig { TokenIndices = ids, TargetModules = StringOrList.FromList(TokenSelection.WithOutputHead(null, modelFolder)) },
+            Training = new TrainingConfig
+            {
+                BaseModel = modelFolder, Dataset = data, OutputDir = Path.Combine(_dir, output), LearningRate = 0.05, LrSchedulerType = "constant",
+                MaxSteps = maxSteps, PerDeviceTrainBatchSize = batchSize, MaxSeqLength = 32, SaveSteps = saveSteps, Seed = 5, ResumeFromCheckpoint = resume,
+            },
+        };
+    }
+
+    [Fact]
+    public void Trained_with_its_head_the_new_token_is_predicted_after_its_cue_and_a_plain_reference_gives_our_logits()
+    {
+        var modelFolder = NewModel();
         var (ids, problems) = TokenSelection.Resolve(modelFolder, new[] { "<think>", "</think>" });
         Assert.Empty(problems);
         Assert.Equal(new[] { 256, 257 }, ids);
         using (var tokenizer = ModelTokenizer.Load(modelFolder))
             Assert.Equal(4, tokenizer.Encode("ask:", addSpecialTokens: false).Length);   // byte-level: one token per byte
 
-        var data = Path.Combine(_dir, "train.jsonl");
-        File.WriteAllLines(data, Enumerable.Range(0, 8).Select(i => JsonSerializer.Serialize(new { text = $"q{i} ask:<think>ok</think>" })));
-        var config = new RunConfig
-        {
-            TrainableTokens = new TrainableTokensConfig { TokenIndices = ids, TargetModules = StringOrList.FromList(TokenSelection.WithOutputHead(null, modelFolder)) },
-            Training = new TrainingConfig
-            {
-                BaseModel = modelFolder, Dataset = data, OutputDir = Path.Combine(_dir, "adapter"), LearningRate = 0.05, LrSchedulerType = "constant",
-                MaxSteps = 30, PerDeviceTrainBatchSize = 8, MaxSeqLength = 32, SaveSteps = 1000, Seed = 5,
-            },
-        };
+        var config = Run(modelFolder, ids, "adapter", maxSteps: 30);
         Assert.Equal(new[] { "embed_tokens", "lm_head" }, config.TrainableTokens.TargetModules!.Items);
         var result = Trainer.Run(new TrainingRequest(config));
         Assert.True(result.FinalLoss < result.FirstLoss, $"loss {result.FirstLoss} -> {result.FinalLoss}");
@@ -105,5 +116,37 @@ public sealed class UntiedHeadAcceptanceTests : IDisposable
         using var plain = reference.Forward(sequence);
         var difference = (ours.Logits - plain.Logits).abs().max().item<float>();
         Assert.True(difference <= 1e-5, $"logits differ by {difference:E3}");
+    }
+
+    [Fact]
+    public void A_resumed_run_that_trains_the_head_ends_with_exactly_the_uninterrupted_rows_of_both_layers()
+    {
+        var modelFolder = NewModel();
+        var ids = new[] { 256, 257 };
+        var whole = Trainer.Run(new TrainingRequest(Run(modelFolder, ids, "whole", maxSteps: 5, saveSteps: 2, batchSize: 2)));
+        using (var cancel = new System.Threading.CancellationTokenSource())
+        {
+            var part = Trainer.Run(new TrainingRequest(Run(modelFolder, ids, "parts", maxSteps: 5, saveSteps: 2, batchSize: 2)),
+                new SyncProgress(p => { if (p.Step == 3) cancel.Cancel(); }), cancel.Token);
+            Assert.True(part.Cancelled);
+        }
+        var checkpoint = Path.Combine(_dir, "parts", "checkpoint-2");
+        using (var optimizer = SafetensorsFile.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
+            Assert.Equal(new[] { "state.0.exp_avg", "state.0.exp_avg_sq", "state.1.exp_avg", "state.1.exp_avg_sq" }, optimizer.Tensors.Select(t => t.Name).Order());
+        var resumed = Trainer.Run(new TrainingRequest(Run(modelFolder, ids, "parts", maxSteps: 5, saveSteps: 2, resume: "latest", batchSize: 2)));
+
+        Assert.Equal(whole.FinalLoss, resumed.FinalLoss);
+        using var a = SafetensorsFile.Open(Path.Combine(whole.AdapterFolder!, "adapter_model.safetensors"));
+        using var b = SafetensorsFile.Open(Path.Combine(resumed.AdapterFolder!, "adapter_model.safetensors"));
+        foreach (var key in new[] { "base_model.model.model.embed_tokens.trainable_tokens_delta", "base_model.model.lm_head.trainable_tokens_delta" })
+        {
+            using var scope = NewDisposeScope();
+            Assert.True(a.Load(key).eq(b.Load(key)).all().item<bool>(), $"{key} differs");
+        }
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
     }
 }
