@@ -28,7 +28,7 @@ public sealed class TrainableTokensModel : IDisposable
     public bool AdaptersEnabled { get; private set; } = true;
     public IReadOnlyDictionary<string, TrainableTokensAdapterConfig> Configs => _configs;
 
-    /// <summary>The layers by module path (the tied head has none of its own).</summary>
+    /// <summary>The layers by module path (a tied head that follows the embedding has none of its own).</summary>
     public IReadOnlyDictionary<string, TrainableTokensLayer> Layers => _layers;
 
     /// <summary>Embedding-like modules the model has: where trainable tokens can go.</summary>
