@@ -39,7 +39,7 @@ Describe 'Training an untied model''s output head' {
 
         $adapter = Get-TokenAdapter $result.AdapterFolder
         $adapter.HeadRows | Should -Be 'Own'
-        $adapter.Modules | Should -Be @('lm_head', 'model.embed_tokens')
+        $adapter.Modules | Should -Be @('model.embed_tokens', 'lm_head')
         @($adapter.Tensors.Name | Sort-Object) | Should -Be @('base_model.model.lm_head.trainable_tokens_delta', 'base_model.model.model.embed_tokens.trainable_tokens_delta')
 
         $ids = 10002, 10003, 42

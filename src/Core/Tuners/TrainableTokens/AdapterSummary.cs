@@ -24,7 +24,7 @@ public sealed record AdapterSummary(
     string Path, string PeftType, IReadOnlyList<long> TokenIndices, string? TargetModules, bool InitWeights,
     string? BaseModelNameOrPath, string? PeftVersion, IReadOnlyList<AdapterTensor> Tensors, IReadOnlyList<string> ExtraConfigKeys)
 {
-    /// <summary>The modules with rows of their own, e.g. model.embed_tokens and lm_head.</summary>
+    /// <summary>The modules with rows of their own, the embedding first: e.g. model.embed_tokens and lm_head.</summary>
     public IReadOnlyList<string> Modules { get; init; } = System.Array.Empty<string>();
 
     /// <summary>Whether the LM head's rows are trained, and how the file holds them.</summary>
@@ -54,7 +54,9 @@ public sealed record AdapterSummary(
     private static (IReadOnlyList<string> Modules, AdapterHeadRows Head) HeadRowsOf(TrainableTokensAdapterConfig config, IO.SafetensorsFile weights, List<AdapterTensor> tensors)
     {
         var headPath = ModelArchitectures.LmHeadPath("");
-        var modules = tensors.Select(t => t.ModulePath).Where(m => m.Length > 0).Distinct().ToList();
+        // The embedding first, then the head, whatever order the file's header lists them in.
+        var modules = tensors.Select(t => t.ModulePath).Where(m => m.Length > 0).Distinct()
+            .OrderBy(m => m == headPath).ThenBy(m => m, System.StringComparer.Ordinal).ToList();
         if (!modules.Contains(headPath)) return (modules, AdapterHeadRows.None);
         var embedding = modules.FirstOrDefault(m => m != headPath);
         if (embedding is null) return (modules, AdapterHeadRows.Own);

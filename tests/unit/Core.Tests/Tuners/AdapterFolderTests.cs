@@ -147,6 +147,30 @@ public sealed class AdapterFolderTests : IDisposable
         Assert.True(reloaded.Logits.eq(expected).all().item<bool>());
     }
 
+    [Theory]
+    [InlineData("\"model.embed_tokens\"", 0.5f, AdapterHeadRows.TiedCopy)]
+    [InlineData("[\"embed_tokens\", \"lm_head\"]", 0.5f, AdapterHeadRows.TiedCopy)]   // PEFT on a tied model: both keys, equal rows
+    [InlineData("[\"embed_tokens\", \"lm_head\"]", 0.25f, AdapterHeadRows.Own)]
+    public void Get_TokenAdapter_tells_a_heads_own_rows_from_a_tied_heads_copy(string targets, float headValue, AdapterHeadRows expected)
+    {
+        using var scope = NewDisposeScope();
+        var folder = HandMade("summary-" + expected + headValue, $$"""{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": {{targets}}}""",
+            EmbedKey, full(1, 64, 0.5f), (HeadKey, full(1, 64, headValue)));
+        var summary = AdapterSummary.Read(folder);
+        Assert.Equal(expected, summary.HeadRows);
+        Assert.Equal(expected == AdapterHeadRows.Own ? new[] { "model.embed_tokens", "lm_head" } : new[] { "model.embed_tokens" }, summary.Modules);
+    }
+
+    [Fact]
+    public void Get_TokenAdapter_refuses_a_head_entry_that_target_modules_does_not_name_and_that_differs_naming_both_keys()
+    {
+        using var scope = NewDisposeScope();
+        var folder = HandMade("summary-bad", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": "model.embed_tokens"}""",
+            EmbedKey, full(1, 64, 0.5f), (HeadKey, full(1, 64, 0.25f)));
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterSummary.Read(folder));
+        Assert.Contains($"'{HeadKey}' differs from '{EmbedKey}'", error.Message);
+    }
+
     [Fact]
     public void Keys_with_an_adapter_name_suffix_load()
     {
