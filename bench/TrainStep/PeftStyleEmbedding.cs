@@ -24,6 +24,7 @@ internal sealed class PeftStyleEmbedding : ITokenEmbedding, ILanguageModelHead
 
     public string Path { get; }
     public Tensor Weight => _weight;
+    public Tensor? Bias => null;
 
     private Tensor Merged() => _weight.index_copy(0, _index, _rows.to(_weight.dtype));
 

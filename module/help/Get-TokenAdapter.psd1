@@ -1,7 +1,8 @@
 @{
     Synopsis    = 'Describes a Trainable Tokens adapter folder: its config, tensor names, shapes, dtype and token ids.'
     Description = @(
-        'Get-TokenAdapter reads adapter_config.json and the header of adapter_model.safetensors (no tensor data, no model) and returns one object per folder: PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, the tensors (name, module path, shape, dtype), and any config keys from newer PEFT versions that this module keeps but does not interpret.'
+        'Get-TokenAdapter reads adapter_config.json and adapter_model.safetensors (no model) and returns one object per folder: PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, the tensors (name, module path, shape, dtype), Modules (the modules with rows of their own, such as model.embed_tokens and lm_head), HeadRows, and any config keys from newer PEFT versions that this module keeps but does not interpret.'
+        'HeadRows says what the adapter does with the LM head: None (no lm_head entry), Own (the head''s own rows, from target_modules [embed_tokens, lm_head] on an untied model; such a model can then predict the new tokens) or TiedCopy (an lm_head entry that repeats the embedding''s rows, as PEFT 0.20+ and this module save a tied model''s adapter). Only when the file has both entries are their rows read and compared; an lm_head entry that differs from the embedding''s while target_modules does not name lm_head is an error naming both keys, as Merge-TokenAdapter and loading refuse it.'
         'Use it to check an adapter from Python before merging it, or to pick the token ids of an adapter for a config.'
     )
     Parameters  = @{
@@ -11,13 +12,18 @@
         @{ Type = 'System.String'; Description = 'Adapter folder paths, by value or by the FullName property.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Tuners.TrainableTokens.AdapterSummary'; Description = 'Path, PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, Tensors and ExtraConfigKeys.' }
+        @{ Type = 'TrainableTokens.Core.Tuners.TrainableTokens.AdapterSummary'; Description = 'Path, PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, Tensors, Modules, HeadRows and ExtraConfigKeys.' }
     )
     Examples    = @(
         @{
             Title   = 'Look at an adapter'
             Code    = 'Get-TokenAdapter ./adapters/think'
             Remarks = 'Shows the token ids it trains and the tensors it holds, e.g. base_model.model.model.embed_tokens.trainable_tokens_delta [2, 2048] F32.'
+        }
+        @{
+            Title   = 'Check that an adapter for an untied model trains its head'
+            Code    = '(Get-TokenAdapter ./adapters/think).HeadRows -eq ''Own'''
+            Remarks = 'True when the adapter holds the LM head''s own rows beside the embedding''s (target_modules [embed_tokens, lm_head]); without them an untied model reads the new tokens but never predicts them.'
         }
         @{
             Title   = 'Find adapters that train a given token'

@@ -11,7 +11,7 @@
         OutFile = 'The safetensors file to write. Its folder must exist, and it must not lie inside -Model or -Adapter. An existing file is replaced only with -Force.'
         Dtype   = 'The dtype to run the model in: float32 (default, the most precise), bfloat16 or float16. The weights are converted on load; the file always holds float32.'
         Device  = 'The libtorch device to run on: cpu (default), or cuda / cuda:N with the CUDA build of the module.'
-        Adapter = 'A Trainable Tokens adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT''s save_pretrained or this module writes it) to apply on top of the model. Its token ids and shapes are checked against the model.'
+        Adapter = 'A Trainable Tokens adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT''s save_pretrained or this module writes it) to apply on top of the model. Its token ids and shapes are checked against the model. An adapter that also trains an untied LM head (target_modules [embed_tokens, lm_head]) changes the logits of its tokens at every position; a head bias is kept. A tied model''s adapter may hold the head''s copy of the rows under lm_head (PEFT 0.20+ writes it, and so does this module); it must equal the embedding''s.'
         Force   = 'Overwrite -OutFile if it exists.'
     }
     Inputs      = @(

@@ -5,10 +5,12 @@
         'The config is checked against the schema before anything is returned or written; every problem is reported at once as an error that names the parameter, and nothing is written. With -Path the config is written as YAML, starting with a yaml-language-server line that points at the module''s JSON Schema, so editors check and complete the file; relative paths are rewritten to be relative to the file''s folder, which is how run files resolve them. An existing file is replaced only with -Force; -WhatIf shows what would be written.'
     )
     Parameters  = @{
-        TokenIndex                = 'The ids of the tokens whose embedding rows are trained (trainable_tokens.token_indices), for example the ids of newly added tokens. Ids run from 0 to the vocabulary size minus 1.'
-        TargetModule              = 'The embedding modules to train rows of (trainable_tokens.target_modules), matched as suffixes of module paths, as PEFT does for a list. Leave it out for the model''s input embedding (model.embed_tokens, or transformer.wte for GPT-2). For a regular expression, edit target_modules in the file.'
+        TokenIndex                = 'The ids of the tokens whose embedding rows are trained (trainable_tokens.token_indices), for example the ids of newly added tokens. Ids run from 0 to the vocabulary size minus 1. Give -TokenIndex, -Token, or both (the ids of -Token follow these).'
+        Token                     = 'The tokens to train, by their text (for example ''<think>'', ''</think>''): each is looked up in the tokenizer of -Model and must be exactly one token there (an added token, or a vocabulary entry). A string that is not is an error that names it and shows what it encodes to (error id NotOneToken, category InvalidArgument), and no config is returned or written. Needs -Model.'
+        TargetModule              = 'The embedding modules to train rows of (trainable_tokens.target_modules), matched as suffixes of module paths, as PEFT does for a list. Leave it out for the model''s input embedding (model.embed_tokens, or transformer.wte for GPT-2). embed_tokens, lm_head trains an untied LM head''s rows too. For a regular expression, edit target_modules in the file.'
+        IncludeOutputHead         = 'Train the same rows of the LM head too, so the model learns to predict the tokens as well as read them: target_modules becomes the input embedding and lm_head (PEFT''s [embed_tokens, lm_head]; with -TargetModule, lm_head is added to it). The embedding''s name comes from -Model''s config.json. Models with their own (untied) head need it for new tokens: without it they read a new token but never predict it. On a tied model (tie_word_embeddings: true) it is harmless and changes nothing: the head is the embedding matrix, so it follows the trained rows either way, and the adapter holds one set of rows (saved a second time under lm_head, as PEFT does).'
         InitWeights               = 'trainable_tokens.init_weights: $true (default) starts the trained rows as copies of the current rows; $false starts them as standard-normal random values.'
-        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts.'
+        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts. Alias: -Model. -Token and -IncludeOutputHead read its tokenizer and config.json.'
         Dataset                   = 'training.dataset: a JSON Lines file, one example per line with "text", "prompt" and "completion", or "messages".'
         OutputDir                 = 'training.output_dir: the folder the adapter and checkpoints are written to.'
         OverwriteOutputDir        = 'training.overwrite_output_dir: allow output_dir to exist and hold files, which are then replaced.'
@@ -47,6 +49,16 @@
             Title   = 'Write a run file for two new tokens'
             Code    = 'New-TrainableTokensConfig -TokenIndex 5, 6 -BaseModel ./models/tiny-llama -Dataset ./data/train.jsonl -OutputDir ./out/adapter -Path ./run.yaml'
             Remarks = 'Writes ./run.yaml with every setting; Test-TrainableTokensConfig ./run.yaml then checks it against the model.'
+        }
+        @{
+            Title   = 'Name the tokens by their text'
+            Code    = 'New-TrainableTokensConfig -Token ''<think>'', ''</think>'' -Model ./models/tiny-llama -Dataset ./data/train.jsonl -OutputDir ./out/adapter -Path ./run.yaml'
+            Remarks = 'Looks up both strings in the model''s tokenizer and writes their ids as token_indices (and the folder as base_model). Add new tokens first with Add-TokenizerToken; a string that is not exactly one token, such as ''<thinking>'' before it is added, is an error that names it and writes nothing.'
+        }
+        @{
+            Title   = 'Train an untied model''s output head too'
+            Code    = 'New-TrainableTokensConfig -Token ''<think>'', ''</think>'' -Model ./models/llama-untied -IncludeOutputHead -Path ./run.yaml'
+            Remarks = 'Writes target_modules: [embed_tokens, lm_head], so the adapter trains the tokens'' rows of the embedding and of the LM head (saved as base_model.model.model.embed_tokens.trainable_tokens_delta and base_model.model.lm_head.trainable_tokens_delta, as PEFT does). Then the model can predict the new tokens, not only read them.'
         }
         @{
             Title   = 'See what would be written'

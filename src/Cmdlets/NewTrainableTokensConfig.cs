@@ -21,17 +21,25 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     private const string ObjectSet = "Object";
     private const string FileSet = "File";
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public int[] TokenIndex { get; set; } = Array.Empty<int>();
+
+    /// <summary>Tokens by their text, turned into ids with the tokenizer of -Model (-BaseModel).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] Token { get; set; } = Array.Empty<string>();
 
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[] TargetModule { get; set; } = Array.Empty<string>();
 
+    /// <summary>Train the LM head's rows too: target_modules gets lm_head beside the input embedding.</summary>
+    [Parameter] public SwitchParameter IncludeOutputHead { get; set; }
+
     [Parameter] public bool InitWeights { get; set; }
 
-    [Parameter] public string BaseModel { get; set; } = "";
+    [Parameter, Alias("Model")] public string BaseModel { get; set; } = "";
     [Parameter] public string Dataset { get; set; } = "";
     [Parameter] public string OutputDir { get; set; } = "";
     [Parameter] public SwitchParameter OverwriteOutputDir { get; set; }
@@ -67,6 +75,7 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     {
         var file = ParameterSetName == FileSet ? GetUnresolvedProviderPathFromPSPath(Path) : null;
         var settings = new Dictionary<string, object>(MyInvocation.BoundParameters, StringComparer.OrdinalIgnoreCase);
+        if (!SelectTokens(settings)) return;
         // Relative paths in a run file are relative to the file's folder: rewrite the ones given here (relative to the
         // current location) so that they still point at the same place.
         foreach (var name in new[] { nameof(BaseModel), nameof(Dataset), nameof(OutputDir), nameof(ResumeFromCheckpoint) })
@@ -113,6 +122,57 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
             WriteError(ErrorRecords.From(e));
         }
     }
+
+    /// <summary>
+    /// -Token strings become ids (after any -TokenIndex ids) and -IncludeOutputHead adds lm_head to target_modules, both
+    /// with the model folder; false (errors written) when a string is not one token or the model is missing.
+    /// </summary>
+    private bool SelectTokens(Dictionary<string, object> settings)
+    {
+        bool byText = settings.ContainsKey(nameof(Token)), head = IncludeOutputHead.IsPresent;
+        if (!settings.ContainsKey(nameof(TokenIndex)) && !byText)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(
+                "Give the tokens to train: -TokenIndex with their ids, or -Token with their text and -Model with the model folder."),
+                "NoTokens", ErrorCategory.InvalidArgument, null));
+        var model = settings.ContainsKey(nameof(BaseModel)) ? GetUnresolvedProviderPathFromPSPath(BaseModel) : null;
+        if (model is null && (byText || (head && TargetModule.Length == 0)))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(byText
+                ? "-Token needs -Model (or -BaseModel): the model folder whose tokenizer turns the strings into ids."
+                : "-IncludeOutputHead needs -Model (or -BaseModel) to name the input embedding beside lm_head, or -TargetModule with its name (for example -TargetModule embed_tokens)."),
+                byText ? "TokenNeedsModel" : "OutputHeadNeedsModel", ErrorCategory.InvalidArgument, null));
+        try
+        {
+            if (byText)
+            {
+                WriteVerbose($"Looking up {Token.Length} token(s) in the tokenizer of {model}.");
+                var (ids, problems) = Lookup(model!, Token);
+                foreach (var problem in problems) WriteError(ErrorRecords.From(problem));
+                if (problems.Count > 0) return false;
+                TokenIndex = TokenIndex.Concat(ids).ToArray();
+            }
+            if (head)
+            {
+                TargetModule = WithOutputHead(TargetModule, model);
+                settings[nameof(TargetModule)] = TargetModule;
+            }
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(ErrorRecords.From(e));
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (int[] Ids, IReadOnlyList<Exception> Problems) Lookup(string model, string[] tokens)
+    {
+        var (ids, problems) = TrainableTokens.Core.Tokenization.TokenSelection.Resolve(model, tokens);
+        return (ids.ToArray(), problems);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string[] WithOutputHead(string[] targets, string? model) =>
+        TrainableTokens.Core.Tokenization.TokenSelection.WithOutputHead(targets, model).ToArray();
 
     // Engine types stay inside non-inlined methods so PowerShell does not resolve them while binding the cmdlet.
     [MethodImpl(MethodImplOptions.NoInlining)]

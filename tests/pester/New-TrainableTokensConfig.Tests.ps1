@@ -93,8 +93,52 @@ Describe 'New-TrainableTokensConfig' {
             }
         }
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
-        $parameters = (Get-Command New-TrainableTokensConfig).Parameters.Keys | Where-Object { $_ -notin $common -and $_ -notin 'Path', 'Force' }
+        # -Token and -IncludeOutputHead fill token_indices and target_modules from the model folder: they are not settings of their own.
+        $parameters = (Get-Command New-TrainableTokensConfig).Parameters.Keys | Where-Object { $_ -notin $common -and $_ -notin 'Path', 'Force', 'Token', 'IncludeOutputHead' }
 
         @($parameters | Sort-Object) | Should -Be @($expected | Sort-Object)
+    }
+}
+
+Describe 'New-TrainableTokensConfig -Token and -IncludeOutputHead' {
+    BeforeAll {
+        $llama3 = (Resolve-Path (Join-Path $PSScriptRoot '../../examples/models/tiny-llama3')).Path
+    }
+
+    It 'turns token strings into ids with the tokenizer of -Model, which becomes base_model' {
+        $config = New-TrainableTokensConfig -Token '<|reserved_special_token_0|>', '<|reserved_special_token_1|>' -Model $llama3
+
+        $config.TrainableTokens.TokenIndices | Should -Be @(10002, 10003)
+        $config.Training.BaseModel | Should -Be $llama3
+    }
+
+    It 'puts the ids of -Token after those of -TokenIndex' {
+        $config = New-TrainableTokensConfig -TokenIndex 7 -Token '<|reserved_special_token_1|>' -BaseModel $llama3
+        $config.TrainableTokens.TokenIndices | Should -Be @(7, 10003)
+    }
+
+    It 'reports each string that is not exactly one token as an error naming it, and writes nothing' {
+        $path = Join-Path $work 'not-one-token.yaml'
+        $err = $null
+
+        New-TrainableTokensConfig -Token '<think>', '<|reserved_special_token_0|>' -Model $llama3 -Path $path -ErrorVariable err -ErrorAction SilentlyContinue
+
+        $path | Should -Not -Exist
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NotOneToken,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].TargetObject | Should -Be '<think>'
+        $err[0].Exception.Message | Should -BeLike "'<think>' is not one token of the tokenizer in '$llama3': it encodes to * tokens*Add-TokenizerToken*"
+    }
+
+    It 'needs -Model for -Token' {
+        { New-TrainableTokensConfig -Token '<think>' -ErrorAction Stop } | Should -Throw '*-Token needs -Model*'
+        { New-TrainableTokensConfig -ErrorAction Stop } | Should -Throw '*-TokenIndex*-Token*'
+    }
+
+    It '-IncludeOutputHead targets the model''s input embedding and lm_head, as PEFT''s [embed_tokens, lm_head]' {
+        (New-TrainableTokensConfig -TokenIndex 5 -Model $llama3 -IncludeOutputHead).TrainableTokens.TargetModules.Items | Should -Be @('embed_tokens', 'lm_head')
+        (New-TrainableTokensConfig -TokenIndex 5 -TargetModule wte -IncludeOutputHead).TrainableTokens.TargetModules.Items | Should -Be @('wte', 'lm_head')
+        { New-TrainableTokensConfig -TokenIndex 5 -IncludeOutputHead -ErrorAction Stop } | Should -Throw '*-IncludeOutputHead needs -Model*'
     }
 }

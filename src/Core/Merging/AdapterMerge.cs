@@ -95,21 +95,34 @@ public static class AdapterMerge
                 names.Add(name);
                 var config = AdapterFolder.ReadConfig(folder);
                 using var weights = AdapterFolder.OpenWeights(folder);
-                var deltas = weights.Tensors.Where(t => AdapterFolder.ModulePathOf(t.Name) is not null).ToList();
-                if (deltas.Count == 0)
-                    throw new InvalidAdapterException($"'{weights.Path}' holds no trainable_tokens_delta tensor.", weights.Path);
-                foreach (var delta in deltas)
+                // The same rule as training and loading: target_modules says which layers have rows of their own;
+                // a tied head's copy (PEFT 0.20+) must repeat the embedding's rows; any other entry is refused.
+                var targets = TokenTargets.Resolve(config.TargetModules, embedding, head, model.TieWordEmbeddings)
+                    ?? throw new InvalidAdapterException(
+                        $"Adapter '{folder}': target_modules {config.TargetModules} matches neither of this {model.ModelType} model's embedding modules ({embedding}, {head}).", folder);
+                var expected = new HashSet<string>(StringComparer.Ordinal);
+                var deltas = new List<(string Module, SafetensorsTensorInfo Delta)>();
+                foreach (var layer in targets.Layers)
                 {
-                    var module = AdapterFolder.ModulePathOf(delta.Name)!;
-                    if (module != embedding && module != head)
-                        throw new InvalidAdapterException(
-                            $"'{weights.Path}': '{delta.Name}' targets {module}, but this {model.ModelType} model's embedding modules are {embedding} and {head}.", weights.Path);
-                    // PEFT 0.21 also saves a tied head's rows; they are the embedding's, which are written once.
-                    if (module == head && model.TieWordEmbeddings && deltas.Any(d => AdapterFolder.ModulePathOf(d.Name) == embedding))
-                    {
-                        CheckSameRows(weights, delta, deltas.First(d => AdapterFolder.ModulePathOf(d.Name) == embedding));
-                        continue;
-                    }
+                    var found = AdapterFolder.FindRows(weights, layer)
+                        ?? throw new InvalidAdapterException(
+                            $"'{weights.Path}' has no tensor '{AdapterFolder.KeyFor(layer)}' for the targeted module {layer} (target_modules is {config.TargetModules?.ToString() ?? "the input embedding"}). " +
+                            $"It holds: {string.Join(", ", weights.Tensors.Take(5).Select(t => t.Name))}{(weights.Tensors.Count > 5 ? $" and {weights.Tensors.Count - 5} more" : "")}.", weights.Path);
+                    expected.Add(found.Name);
+                    deltas.Add((layer, found));
+                }
+                if (targets.HeadFollowsEmbedding && AdapterFolder.FindRows(weights, head) is { } headCopy)
+                {
+                    AdapterFolder.CheckSameRows(weights, headCopy, deltas[0].Delta, "the model ties its LM head to the embedding");
+                    expected.Add(headCopy.Name);
+                }
+                var stray = weights.Tensors.Where(t => AdapterFolder.ModulePathOf(t.Name) is not null && !expected.Contains(t.Name)).Select(t => t.Name).ToList();
+                if (stray.Count > 0)
+                    throw new InvalidAdapterException(
+                        $"'{weights.Path}' has rows for modules this adapter does not target on this model: {string.Join(", ", stray.Take(5))} " +
+                        $"(target_modules is {config.TargetModules?.ToString() ?? "the input embedding"}). Remove them, or name the modules in target_modules.", weights.Path);
+                foreach (var (module, delta) in deltas)
+                {
                     // A tied head is the embedding tensor itself.
                     var weightName = module == head && model.TieWordEmbeddings ? embedding + ".weight" : module + ".weight";
                     var stored = ModelLoader.StoredName(checkpoint, weightName)
@@ -159,16 +172,6 @@ public static class AdapterMerge
             if (rows is not null) foreach (var r in rows) r.Dispose();
             throw;
         }
-    }
-
-    private static void CheckSameRows(SafetensorsFile weights, SafetensorsTensorInfo head, SafetensorsTensorInfo embedding)
-    {
-        using var scope = NewDisposeScope();
-        var a = weights.Load(head.Name).to(ScalarType.Float32);
-        var b = weights.Load(embedding.Name).to(ScalarType.Float32);
-        if (!a.shape.SequenceEqual(b.shape) || !a.eq(b).all().item<bool>())
-            throw new InvalidAdapterException(
-                $"'{weights.Path}': '{head.Name}' differs from '{embedding.Name}', but the model ties its LM head to the embedding, so both must hold the same rows.", weights.Path);
     }
 
     /// <summary>

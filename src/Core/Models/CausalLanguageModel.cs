@@ -22,8 +22,10 @@ public abstract class CausalLanguageModel : IDisposable
         Dtype = embedding.dtype;
         Device = embedding.device;
         InputEmbedding = new EmbeddingTable(ModelArchitectures.InputEmbeddingPath(config.ModelType), embedding);
-        // A tied head is the embedding tensor itself, as in Hugging Face; an untied one has its own weight.
-        Head = new LinearHead(ModelArchitectures.LmHeadPath(config.ModelType), headName is null ? embedding : weights[headName]);
+        // A tied head is the embedding tensor itself, as in Hugging Face; an untied one has its own weight. A head bias
+        // is used when the architecture lists one among its weights.
+        var headPath = ModelArchitectures.LmHeadPath(config.ModelType);
+        Head = new LinearHead(headPath, headName is null ? embedding : weights[headName], weights.GetValueOrDefault(headPath + ".bias"));
     }
 
     public ModelConfig Config { get; }

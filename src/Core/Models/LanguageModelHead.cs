@@ -10,21 +10,26 @@ public interface ILanguageModelHead
     /// <summary>The weight [vocab, hidden]; for a tied head, the very tensor the input embedding uses.</summary>
     Tensor Weight { get; }
 
+    /// <summary>The bias [vocab] added to the logits, or null (none of the supported architectures has one; Phi-2 does).</summary>
+    Tensor? Bias { get; }
+
     /// <summary>[batch, seq, hidden] to [batch, seq, vocab].</summary>
     Tensor Project(Tensor hidden);
 }
 
-/// <summary>A bias-free linear head, as every supported architecture has.</summary>
+/// <summary>A linear head: <c>hidden @ weight^T (+ bias)</c>, as torch.nn.Linear.</summary>
 public sealed class LinearHead : ILanguageModelHead
 {
-    public LinearHead(string path, Tensor weight)
+    public LinearHead(string path, Tensor weight, Tensor? bias = null)
     {
         Path = path;
         Weight = weight;
+        Bias = bias;
     }
 
     public string Path { get; }
     public Tensor Weight { get; }
+    public Tensor? Bias { get; }
 
-    public Tensor Project(Tensor hidden) => nn.functional.linear(hidden, Weight);
+    public Tensor Project(Tensor hidden) => nn.functional.linear(hidden, Weight, Bias);
 }

@@ -98,33 +98,8 @@ public static class RunPreflight
             }
         }
 
-        var embedding = ModelArchitectures.InputEmbeddingPath(model.ModelType);
-        var targets = config.TrainableTokens?.TargetModules;
         if (!invalid.Any(f => f.StartsWith("trainable_tokens.target_modules", StringComparison.Ordinal)))
-        {
-            var modules = TargetModuleMatcher.ModulePaths(weights, new[] { ModelArchitectures.LmHeadPath(model.ModelType) });
-            IReadOnlyList<string> selected;
-            try
-            {
-                selected = TargetModuleMatcher.Select(targets, modules, embedding);
-            }
-            catch (ArgumentException e)
-            {
-                tokens.Error("target_modules", $"target_modules '{targets}' is not a valid regular expression: {e.Message}");
-                selected = new[] { embedding };
-            }
-            if (selected.Count == 0)
-                tokens.Error("target_modules",
-                    $"target_modules {Describe(targets)} matches no module of this {model.ModelType} model. Its input embedding is '{embedding}'; remove target_modules (or set it to null) to use it.");
-            var others = selected.Where(m => m != embedding).ToList();
-            if (others.Count > 0)
-            {
-                var named = string.Join(", ", others.Take(3).Select(m => $"'{m}'")) + (others.Count > 3 ? $" and {others.Count - 3} more" : "");
-                tokens.Error("target_modules",
-                    $"target_modules selects {named}, which {(others.Count == 1 ? "is" : "are")} not the input embedding. Trainable Tokens trains rows of '{embedding}'" +
-                    (model.TieWordEmbeddings ? " (the tied LM head follows it)." : ".") + " Remove target_modules to use it.");
-            }
-        }
+            TargetModuleCheck.Check(config.TrainableTokens?.TargetModules, model, weights, tokens);
 
         if (config.Training is { } t && t.MaxSeqLength > model.MaxPositions && !invalid.Contains("training.max_seq_length"))
             training.Warning("max_seq_length", $"max_seq_length is {t.MaxSeqLength}, but the model handles at most {model.MaxPositions} positions; longer examples are cut to {model.MaxPositions}.");
@@ -254,6 +229,4 @@ public static class RunPreflight
             else training.Warning(key, issue.Message);
         }
     }
-
-    private static string Describe(StringOrList? targets) => targets is null ? "(the default)" : targets.IsList ? $"[{string.Join(", ", targets.Items!)}]" : $"'{targets.Text}'";
 }

@@ -10,7 +10,8 @@ namespace TrainableTokens.Core.Tuners.TrainableTokens;
 
 /// <summary>
 /// Reads and writes adapters in PEFT's format: adapter_config.json and adapter_model.safetensors with one float32
-/// tensor per targeted, non-tied layer named <c>base_model.model.{module path}.trainable_tokens_delta</c>.
+/// tensor per targeted layer named <c>base_model.model.{module path}.trainable_tokens_delta</c>, and for a tied LM
+/// head the embedding's rows once more under lm_head, as PEFT 0.20+ writes them. Both forms load.
 /// </summary>
 public static class AdapterFolder
 {
@@ -38,6 +39,9 @@ public static class AdapterFolder
                 .Where(l => l.Adapters.ContainsKey(name))
                 .Select(l => new KeyValuePair<string, Tensor>(KeyFor(l.Path), l.Adapters[name].Values.detach().to(ScalarType.Float32).cpu().contiguous()))
                 .ToList();
+            // PEFT 0.20+ saves a tied head's rows (the embedding's) a second time under lm_head and warns when that key is missing.
+            if (model.TargetsOf(config) is { TiedCopyKey: { } copyKey } targets)
+                tensors.Add(new(copyKey, tensors.First(t => t.Key == KeyFor(targets.EmbeddingPath)).Value));
             SafetensorsWriter.Write(Path.Combine(temp, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         }, overwrite, writer);
     }
@@ -130,7 +134,7 @@ public static class AdapterFolder
             if (stray.Count > 0)
                 throw new InvalidAdapterException(
                     $"'{weights.Path}' has rows for modules this model does not target with this adapter: {string.Join(", ", stray)} " +
-                    $"(target_modules is {config2.TargetModules}; tied LM heads have no entry of their own).", weights.Path);
+                    $"(target_modules is {config2.TargetModules}; a tied LM head's entry must repeat the embedding's rows). Remove them, or name the modules in target_modules.", weights.Path);
         }
         catch
         {
@@ -150,23 +154,34 @@ public static class AdapterFolder
     }
 
     /// <summary>
-    /// PEFT 0.21 also saves a tied LM head's rows (the same tensor as the embedding's) under lm_head. Accept that
+    /// PEFT 0.20+ also saves a tied LM head's rows (the same tensor as the embedding's) under lm_head. Accept that
     /// entry when it equals the embedding's rows; different values would be ambiguous, so they are refused.
     /// </summary>
     private static void CheckTiedHeadRows(TrainableTokensModel model, SafetensorsFile weights, string name, HashSet<string> expectedKeys)
     {
-        if (!model.Model.Config.TieWordEmbeddings) return;
-        var headPath = model.EmbeddingModules[1];
-        var embeddingPath = model.EmbeddingModules[0];
-        if (FindRows(weights, headPath) is not { } head || !model.Layers.TryGetValue(embeddingPath, out var layer) || !layer.Adapters.ContainsKey(name)) return;
-        CheckFloat(weights, head);
-        using var scope = NewDisposeScope();
-        var rows = layer.Adapters[name].Values;
-        var stored = weights.Load(head.Name).to(ScalarType.Float32);
-        if (!stored.shape.SequenceEqual(rows.shape) || !stored.eq(rows).all().item<bool>())
-            throw new InvalidAdapterException(
-                $"'{weights.Path}': '{head.Name}' differs from '{KeyFor(embeddingPath)}', but this model ties its LM head to the embedding, " +
-                "so both must hold the same rows. Re-save the adapter from the model it was trained on.", weights.Path);
+        var targets = model.TargetsOf(model.Configs[name]);
+        if (!targets.HeadFollowsEmbedding || FindRows(weights, targets.HeadPath) is not { } head) return;
+        var embedding = FindRows(weights, targets.EmbeddingPath)!;
+        CheckSameRows(weights, head, embedding, "this model ties its LM head to the embedding");
         expectedKeys.Add(head.Name);
+    }
+
+    /// <summary>A tied head's copy must hold the embedding's rows exactly; the error names both keys.</summary>
+    internal static void CheckSameRows(SafetensorsFile weights, SafetensorsTensorInfo head, SafetensorsTensorInfo embedding, string why)
+    {
+        if (!SameRows(weights, head, embedding))
+            throw new InvalidAdapterException(
+                $"'{weights.Path}': '{head.Name}' differs from '{embedding.Name}', but {why}, so both must hold the same rows. " +
+                "Re-save the adapter from the model it was trained on, or remove the lm_head entry.", weights.Path);
+    }
+
+    /// <summary>Whether two entries hold the same rows (compared as float32); both must be floating-point.</summary>
+    internal static bool SameRows(SafetensorsFile weights, SafetensorsTensorInfo a, SafetensorsTensorInfo b)
+    {
+        CheckFloat(weights, a);
+        CheckFloat(weights, b);
+        if (!a.Shape.SequenceEqual(b.Shape)) return false;
+        using var scope = NewDisposeScope();
+        return weights.Load(a.Name).to(ScalarType.Float32).eq(weights.Load(b.Name).to(ScalarType.Float32)).all().item<bool>();
     }
 }

@@ -27,7 +27,7 @@ public sealed class AdapterRows : IDisposable
     public Tensor Index { get; }
     /// <summary>The trained rows [k, hidden], float32, the only tensor with gradients.</summary>
     public Parameter Values { get; }
-    /// <summary>The rows before training [k, hidden] in the weight's dtype (random ones when init_weights is false).</summary>
+    /// <summary>The weight's rows before the adapter [k, hidden], in the weight's dtype, whatever init_weights says: what unmerge restores.</summary>
     public Tensor Originals { get; }
 
     public void Dispose()

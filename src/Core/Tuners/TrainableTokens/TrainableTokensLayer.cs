@@ -31,16 +31,18 @@ public sealed class TrainableTokensLayer : IDisposable
     public bool IsMerged => _merged.Count > 0;
 
     /// <summary>Adds an adapter: rows copied from the weight (<paramref name="initWeights"/>), or standard-normal rows in the
-    /// weight's dtype, which then are also what "original" holds, as in PEFT.</summary>
+    /// weight's dtype. Either way "original" holds the weight's real rows, so unmerge restores the model (PEFT's fix of
+    /// its issue #3650: before it, random starts were kept as originals and unmerge wrote them into the weight).</summary>
     public AdapterRows Add(string name, long[] tokenIndices, bool initWeights, Generator? generator)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var index = tensor(tokenIndices, ScalarType.Int64, Weight.device);
+        var originals = Weight.index_select(0, index);
         var values = initWeights
-            ? Weight.index_select(0, index)
+            ? originals
             : randn(new[] { (long)tokenIndices.Length, Weight.shape[1] }, Weight.dtype, Weight.device, generator: generator);
-        var rows = new AdapterRows(name, tokenIndices, values, values);
+        var rows = new AdapterRows(name, tokenIndices, values, originals);
         Remove(name);
         _adapters[name] = rows;
         return rows;

@@ -28,7 +28,7 @@ public sealed class TrainableTokensModel : IDisposable
     public bool AdaptersEnabled { get; private set; } = true;
     public IReadOnlyDictionary<string, TrainableTokensAdapterConfig> Configs => _configs;
 
-    /// <summary>The layers by module path (the tied head has none of its own).</summary>
+    /// <summary>The layers by module path (a tied head that follows the embedding has none of its own).</summary>
     public IReadOnlyDictionary<string, TrainableTokensLayer> Layers => _layers;
 
     /// <summary>Embedding-like modules the model has: where trainable tokens can go.</summary>
@@ -44,7 +44,7 @@ public sealed class TrainableTokensModel : IDisposable
     public void AddAdapter(string name, TrainableTokensAdapterConfig config, Generator? generator = null)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("An adapter needs a name.", nameof(name));
-        var targets = ResolveTargets(config);
+        var targets = TargetsOf(config).Layers;
         CheckTokenIndices(config.TokenIndices, name);
         // PEFT saves an inferred target as the module's full name, a string it treats as a regex.
         config = config.TargetModules is null ? config with { TargetModules = TargetModules.Regex(BaseEmbedding.Path) } : config;
@@ -143,26 +143,31 @@ public sealed class TrainableTokensModel : IDisposable
         var embeddingLayer = _layers.GetValueOrDefault(BaseEmbedding.Path);
         if (embeddingLayer is not null && Model.InputEmbedding is not TrainableTokensEmbedding)
             Model.InputEmbedding = new TrainableTokensEmbedding(BaseEmbedding, embeddingLayer, this);
-        // A tied head shares the embedding's weight, so it must show the same trained rows; it has no rows of its own.
-        var headLayer = Model.Config.TieWordEmbeddings ? embeddingLayer : _layers.GetValueOrDefault(BaseHead.Path);
-        if (headLayer is not null && Model.Head is not TrainableTokensHead)
-            Model.Head = new TrainableTokensHead(BaseHead, headLayer, this, tied: Model.Config.TieWordEmbeddings);
+        if (HeadLayers.Count > 0 && Model.Head is not TrainableTokensHead)
+            Model.Head = new TrainableTokensHead(BaseHead, this);
     }
 
-    /// <summary>The module paths an adapter's target_modules select; errors list the embedding modules when none match.</summary>
-    private IReadOnlyList<string> ResolveTargets(TrainableTokensAdapterConfig config)
+    /// <summary>
+    /// The layers whose rows the LM head shows: its own (an untied head targeted explicitly, or lm_head alone on a tied
+    /// model, as PEFT wraps it), and with tied weights the embedding's, whose rows the head shares.
+    /// </summary>
+    internal IReadOnlyList<TrainableTokensLayer> HeadLayers
     {
-        if (config.TargetModules is null) return new[] { BaseEmbedding.Path };
-        var matched = EmbeddingModules.Where(config.TargetModules.Matches).ToList();
-        if (matched.Count == 0)
-            throw new InvalidAdapterException(
-                $"target_modules {config.TargetModules} matches none of the model's embedding modules ({string.Join(", ", EmbeddingModules)}). " +
-                $"Use one of those, or leave target_modules empty for the input embedding ({BaseEmbedding.Path}).", config.TargetModules.ToString());
-        // With tied weights the head is the embedding: targeting both means the embedding only (PEFT ties the head's layer).
-        if (Model.Config.TieWordEmbeddings && matched.Contains(BaseHead.Path))
-            return new[] { BaseEmbedding.Path };
-        return matched;
+        get
+        {
+            var layers = new List<TrainableTokensLayer>(2);
+            if (Model.Config.TieWordEmbeddings && _layers.TryGetValue(BaseEmbedding.Path, out var embedding)) layers.Add(embedding);
+            if (_layers.TryGetValue(BaseHead.Path, out var head)) layers.Add(head);
+            return layers;
+        }
     }
+
+    /// <summary>Which layers <paramref name="config"/> trains on this model (<see cref="TokenTargets"/>, the rule every command shares).</summary>
+    public TokenTargets TargetsOf(TrainableTokensAdapterConfig config) =>
+        TokenTargets.Resolve(config.TargetModules, BaseEmbedding.Path, BaseHead.Path, Model.Config.TieWordEmbeddings)
+        ?? throw new InvalidAdapterException(
+            $"target_modules {config.TargetModules} matches none of the model's embedding modules ({string.Join(", ", EmbeddingModules)}). " +
+            $"Use one of those, or leave target_modules empty for the input embedding ({BaseEmbedding.Path}).", config.TargetModules?.ToString());
 
     private void CheckTokenIndices(IReadOnlyList<long> indices, string name)
     {

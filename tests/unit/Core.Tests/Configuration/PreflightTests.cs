@@ -61,13 +61,30 @@ public sealed class PreflightTests : IDisposable
     [InlineData("[embed_tokens]", null)]
     [InlineData("model.embed_tokens", null)]
     [InlineData("'model\\.embed_.*'", null)]
-    [InlineData("[q_proj]", "not the input embedding")]
+    [InlineData("[embed_tokens, lm_head]", null)]   // PEFT's form for training an untied head's rows too
+    [InlineData("'model\\.embed_tokens|lm_head'", null)]
+    [InlineData("[lm_head]", null)]
+    [InlineData("[q_proj]", "not the input embedding or the LM head")]
+    [InlineData("[embed_tokens, q_proj]", "not the input embedding or the LM head")]
     [InlineData("[embed]", "matches no module")]
     [InlineData("embed_tokens", "matches no module")]   // a string must match the whole path (PEFT's regex rule)
     [InlineData("'(['", "not a valid regular expression")]
-    public void Target_modules_must_select_the_input_embedding(string targets, string? error)
+    public void Target_modules_must_select_the_input_embedding_or_the_head(string targets, string? error)
     {
         var report = Check($"  token_indices: [5]\n  target_modules: {targets}\n", "");
+
+        if (error is null) Assert.Empty(report.Findings);
+        else Assert.Contains(error, Assert.Single(report.Findings).Message);
+    }
+
+    [Theory]
+    [InlineData("[embed_tokens, lm_head]", null)]   // PEFT ties the head's layer to the embedding's: one set of rows
+    [InlineData("[lm_head]", "selects only 'lm_head', which this model ties to 'model.embed_tokens'")]
+    public void A_tied_model_trains_its_head_through_the_embedding(string targets, string? error)
+    {
+        TinyModelFactory.Create(_folder.File("tied"), new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+
+        var report = Check($"  token_indices: [5]\n  target_modules: {targets}\n", "", model: _folder.File("tied"));
 
         if (error is null) Assert.Empty(report.Findings);
         else Assert.Contains(error, Assert.Single(report.Findings).Message);

@@ -17,17 +17,20 @@ public sealed class AdapterFolderTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>A hand-made adapter folder: <paramref name="configJson"/> and one tensor under <paramref name="key"/>.</summary>
-    private string HandMade(string name, string configJson, string key, Tensor rows)
+    /// <summary>A hand-made adapter folder: <paramref name="configJson"/> and one tensor under <paramref name="key"/> (and <paramref name="second"/>).</summary>
+    private string HandMade(string name, string configJson, string key, Tensor rows, (string Key, Tensor Rows)? second = null)
     {
         var folder = Path.Combine(_dir, name);
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "adapter_config.json"), configJson);
-        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"), new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(key, rows) });
+        var tensors = new System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<string, Tensor>> { new(key, rows) };
+        if (second is { } s) tensors.Add(new(s.Key, s.Rows));
+        SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"), tensors);
         return folder;
     }
 
     private const string EmbedKey = "base_model.model.model.embed_tokens.trainable_tokens_delta";
+    private const string HeadKey = "base_model.model.lm_head.trainable_tokens_delta";
 
     private static TrainableTokensModel Trained(CausalLanguageModel model, TargetModules? targets = null)
     {
@@ -55,11 +58,63 @@ public sealed class AdapterFolderTests : IDisposable
         Assert.Equal(new long[] { 6, 5 }, config["token_indices"]!.AsArray().Select(n => (long)n!));
 
         using var file = SafetensorsFile.Open(Path.Combine(folder, "adapter_model.safetensors"));
-        var tensor = Assert.Single(file.Tensors);   // a tied head has no entry of its own
-        Assert.Equal("base_model.model.model.embed_tokens.trainable_tokens_delta", tensor.Name);
-        Assert.Equal(SafetensorsDType.F32, tensor.DType);
-        Assert.Equal(new long[] { 2, 64 }, tensor.Shape);
+        // PEFT 0.20+ saves a tied head's rows a second time under lm_head, and warns when that key is missing.
+        Assert.Equal(new[] { HeadKey, EmbedKey }, file.Tensors.Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal));
+        foreach (var tensor in file.Tensors)
+        {
+            Assert.Equal(SafetensorsDType.F32, tensor.DType);
+            Assert.Equal(new long[] { 2, 64 }, tensor.Shape);
+        }
+        using var scope = NewDisposeScope();
+        var rows = tuner.TrainableParameters("default")[0];
+        Assert.True(file.Load(EmbedKey).eq(rows).all().item<bool>());
+        Assert.True(file.Load(HeadKey).eq(rows).all().item<bool>());
         Assert.Equal("pt", file.Metadata["format"]);
+    }
+
+    [Fact]
+    public void An_untied_head_trained_with_the_embedding_saves_its_own_rows_beside_the_embeddings()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = false });
+        using var tuner = Trained(model, TargetModules.Names(new[] { "embed_tokens", "lm_head" }));
+        var folder = Path.Combine(_dir, "untied");
+        AdapterFolder.Save(tuner, "default", folder, overwrite: false);
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "adapter_config.json")))!.AsObject();
+        Assert.Equal(new[] { "embed_tokens", "lm_head" }, config["target_modules"]!.AsArray().Select(n => (string)n!));
+        using var file = SafetensorsFile.Open(Path.Combine(folder, "adapter_model.safetensors"));
+        Assert.Equal(new[] { HeadKey, EmbedKey }, file.Tensors.Select(t => t.Name).OrderBy(n => n, StringComparer.Ordinal));
+        Assert.True(file.Load(EmbedKey).eq(tuner.Layers["model.embed_tokens"].Adapters["default"].Values).all().item<bool>());
+        Assert.True(file.Load(HeadKey).eq(tuner.Layers["lm_head"].Adapters["default"].Values).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_tied_models_adapter_loads_with_or_without_the_head_copy(bool withCopy)
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        var rows = full(1, 64, 0.5f);
+        var folder = HandMade("copy-" + withCopy, """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": "model.embed_tokens"}""", EmbedKey, rows,
+            withCopy ? (HeadKey, rows) : null);
+        using var tuner = new TrainableTokensModel(model);
+        AdapterFolder.Load(tuner, folder, "x");
+        Assert.True(tuner.TrainableParameters("x")[0].eq(0.5f).all().item<bool>());
+    }
+
+    [Fact]
+    public void A_tied_head_copy_that_differs_is_refused_naming_both_keys()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        var folder = HandMade("copy-differs", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": "model.embed_tokens"}""", EmbedKey, full(1, 64, 0.5f),
+            (HeadKey, full(1, 64, 0.25f)));
+        using var tuner = new TrainableTokensModel(model);
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "x"));
+        Assert.Contains($"'{HeadKey}' differs from '{EmbedKey}'", error.Message);
+        Assert.Empty(tuner.Configs);
     }
 
     [Fact]
@@ -90,6 +145,30 @@ public sealed class AdapterFolderTests : IDisposable
         AdapterFolder.Load(again, Path.Combine(_dir, "s"), "reloaded");
         using var reloaded = model.Forward(TinyModels.Ids(Sequence));
         Assert.True(reloaded.Logits.eq(expected).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData("\"model.embed_tokens\"", 0.5f, AdapterHeadRows.TiedCopy)]
+    [InlineData("[\"embed_tokens\", \"lm_head\"]", 0.5f, AdapterHeadRows.TiedCopy)]   // PEFT on a tied model: both keys, equal rows
+    [InlineData("[\"embed_tokens\", \"lm_head\"]", 0.25f, AdapterHeadRows.Own)]
+    public void Get_TokenAdapter_tells_a_heads_own_rows_from_a_tied_heads_copy(string targets, float headValue, AdapterHeadRows expected)
+    {
+        using var scope = NewDisposeScope();
+        var folder = HandMade("summary-" + expected + headValue, $$"""{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": {{targets}}}""",
+            EmbedKey, full(1, 64, 0.5f), (HeadKey, full(1, 64, headValue)));
+        var summary = AdapterSummary.Read(folder);
+        Assert.Equal(expected, summary.HeadRows);
+        Assert.Equal(expected == AdapterHeadRows.Own ? new[] { "model.embed_tokens", "lm_head" } : new[] { "model.embed_tokens" }, summary.Modules);
+    }
+
+    [Fact]
+    public void Get_TokenAdapter_refuses_a_head_entry_that_target_modules_does_not_name_and_that_differs_naming_both_keys()
+    {
+        using var scope = NewDisposeScope();
+        var folder = HandMade("summary-bad", """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [7], "target_modules": "model.embed_tokens"}""",
+            EmbedKey, full(1, 64, 0.5f), (HeadKey, full(1, 64, 0.25f)));
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterSummary.Read(folder));
+        Assert.Contains($"'{HeadKey}' differs from '{EmbedKey}'", error.Message);
     }
 
     [Fact]

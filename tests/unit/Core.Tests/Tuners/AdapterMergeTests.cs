@@ -28,8 +28,10 @@ public sealed class AdapterMergeTests : IDisposable
     {
         var folder = Path.Combine(_dir, name);
         Directory.CreateDirectory(folder);
+        // PEFT's forms: the inferred full name as a string, or a list of names when a second module is targeted.
+        var targets = extraModule is null ? $"\"{module}\"" : $"[\"{module}\", \"{extraModule}\"]";
         File.WriteAllText(Path.Combine(folder, "adapter_config.json"),
-            $$"""{"peft_type": "TRAINABLE_TOKENS", "token_indices": [{{string.Join(", ", ids)}}], "target_modules": "{{module}}"}""");
+            $$"""{"peft_type": "TRAINABLE_TOKENS", "token_indices": [{{string.Join(", ", ids)}}], "target_modules": {{targets}}}""");
         var tensors = new List<KeyValuePair<string, Tensor>> { new(AdapterFolder.KeyFor(module), arange(ids.Length * hidden, ScalarType.Float32).view(ids.Length, hidden) * 0.001f + value) };
         if (extraModule is not null) tensors.Add(new(AdapterFolder.KeyFor(extraModule), full(ids.Length, hidden, -value)));
         SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
@@ -83,6 +85,49 @@ public sealed class AdapterMergeTests : IDisposable
         using var merged = Checkpoint.OpenFolder(Path.Combine(_dir, "out-untied"));
         using var head = merged.Load("lm_head.weight");
         Assert.True(head[3].eq(-0.25f).all().item<bool>());
+    }
+
+    [Fact]
+    public void A_tied_heads_copy_is_accepted_when_it_repeats_the_embeddings_rows_and_written_once()
+    {
+        var model = Model("tied-copy", new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        var folder = Adapter("tied-copy-a", new long[] { 3 }, 0.25f);
+        using (var scope = NewDisposeScope())
+        {
+            using var file = SafetensorsFile.Open(Path.Combine(folder, "adapter_model.safetensors"));
+            var rows = file.Load(AdapterFolder.KeyFor("model.embed_tokens")).clone();
+            file.Dispose();
+            SafetensorsWriter.Write(Path.Combine(folder, "adapter_model.safetensors"),
+                [new(AdapterFolder.KeyFor("model.embed_tokens"), rows), new(AdapterFolder.KeyFor("lm_head"), rows)], new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        var result = AdapterMerge.Plan(new AdapterMergeRequest(model, [folder], Path.Combine(_dir, "out-tied-copy")));
+        Assert.Equal("model.embed_tokens.weight", Assert.Single(result.Changes).Tensor);
+    }
+
+    [Fact]
+    public void A_tied_heads_copy_that_differs_is_refused_naming_both_keys()
+    {
+        var model = Model("tied-differs", new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        var folder = Adapter("tied-differs-a", new long[] { 3 }, 0.25f, extraModule: "lm_head");
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [3], "target_modules": "model.embed_tokens"}""");
+        var output = Path.Combine(_dir, "out-tied-differs");
+        var error = Assert.Throws<InvalidAdapterException>(() => AdapterMerge.Run(new AdapterMergeRequest(model, [folder], output)));
+        Assert.Contains($"'{AdapterFolder.KeyFor("lm_head")}' differs from '{AdapterFolder.KeyFor("model.embed_tokens")}'", error.Message);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void Head_rows_that_target_modules_does_not_name_are_refused_on_an_untied_model_as_loading_refuses_them()
+    {
+        var model = Model("untied-stray", new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = false });
+        var folder = Adapter("untied-stray-a", new long[] { 3 }, 0.25f, extraModule: "lm_head");
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [3], "target_modules": "model.embed_tokens"}""");
+        var merge = Assert.Throws<InvalidAdapterException>(() => AdapterMerge.Plan(new AdapterMergeRequest(model, [folder], Path.Combine(_dir, "out-untied-stray"))));
+        Assert.Contains(AdapterFolder.KeyFor("lm_head"), merge.Message);
+        using var loaded = ModelLoader.Load(model);
+        using var tuner = new TrainableTokensModel(loaded);
+        var load = Assert.Throws<InvalidAdapterException>(() => AdapterFolder.Load(tuner, folder, "x"));
+        Assert.Contains(AdapterFolder.KeyFor("lm_head"), load.Message);
     }
 
     [Fact]

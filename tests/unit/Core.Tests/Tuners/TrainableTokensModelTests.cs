@@ -86,6 +86,124 @@ public sealed class TrainableTokensModelTests
         Assert.True(output.Logits.index_select(-1, tensor(new long[] { 5, 6 })).allclose(expected, rtol: 1e-5, atol: 1e-6));
     }
 
+    [Fact]
+    public void A_tied_model_targeting_embedding_and_head_gets_one_set_of_rows_that_the_head_follows_as_in_PEFT()
+    {
+        // PEFT replaces the explicitly targeted lm_head's layer with one tied to the embedding's (trainable_tokens/model.py).
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        using var tuner = Adapted(model, targets: TargetModules.Names(new[] { "embed_tokens", "lm_head" }));
+        Assert.Equal(new[] { "model.embed_tokens" }, tuner.Layers.Keys);
+        var rows = Assert.Single(tuner.TrainableParameters("default"));
+        Assert.True(tuner.TargetsOf(tuner.Configs["default"]).HeadFollowsEmbedding);
+        using var output = Run(model, WithSelected);
+        Assert.True(output.Logits.index_select(-1, tensor(new long[] { 5, 6 })).allclose(output.HiddenStates[^1].matmul(rows.t()), rtol: 1e-5, atol: 1e-6));
+        Assert.True(Same(output.HiddenStates[0][0, 1], rows[0]));
+    }
+
+    [Fact]
+    public void A_tied_model_targeting_only_the_head_wraps_the_head_alone_as_PEFT_does()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        using var before = Run(model, WithSelected);
+        using var tuner = Adapted(model, targets: TargetModules.Names(new[] { "lm_head" }));
+        Assert.Equal(new[] { "lm_head" }, tuner.Layers.Keys);
+        using var output = Run(model, WithSelected);
+        Assert.True(Same(before.HiddenStates[0], output.HiddenStates[0]));   // the embedding reads the base rows
+        var rows = tuner.TrainableParameters("default")[0];
+        Assert.True(output.Logits.index_select(-1, tensor(new long[] { 5, 6 })).allclose(output.HiddenStates[^1].matmul(rows.t()), rtol: 1e-5, atol: 1e-6));
+        // Merging writes into the shared weight, which the embedding uses too (PEFT's behaviour; preflight refuses to train this).
+        tuner.Merge();
+        Assert.True(Same(model.InputEmbedding.Weight.index_select(0, tensor(new long[] { 5, 6 })), rows.detach()));
+    }
+
+    [Fact]
+    public void An_untied_head_trains_its_rows_with_the_embeddings_and_nothing_else_changes()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = false });
+        var weightsBefore = model.Weights.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var tuner = new TrainableTokensModel(model);
+        tuner.AddAdapter("default", Config(5, 6) with { TargetModules = TargetModules.Names(new[] { "embed_tokens", "lm_head" }) });
+        var parameters = tuner.TrainableParameters("default");
+        Assert.Equal(2, parameters.Count);
+        Assert.Same(tuner.Layers["model.embed_tokens"].Adapters["default"].Values, parameters[0]);
+        Assert.Same(tuner.Layers["lm_head"].Adapters["default"].Values, parameters[1]);
+        var before = parameters.Select(p => p.detach().clone()).ToList();
+        var optimizer = optim.AdamW(parameters, lr: 0.05);
+        var ids = TinyModels.Ids(WithSelected);
+        for (int step = 0; step < 3; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            optimizer.zero_grad();
+            using var output = model.Forward(ids);
+            nn.functional.cross_entropy(output.Logits[0, ..^1], ids[0, 1..]).backward();
+            Assert.All(parameters, p => Assert.Equal(new long[] { 2, 64 }, p.grad!.shape));
+            optimizer.step();
+        }
+        Assert.False(Same(before[0], parameters[0]));
+        Assert.False(Same(before[1], parameters[1]));
+        foreach (var (name, weight) in weightsBefore)
+            Assert.True(Same(weight, model.Weights[name]), $"{name} changed");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_head_bias_is_kept_in_the_overwritten_columns(bool untied)
+    {
+        // PEFT's unmerged Linear forward drops the bias (its issue #3649); merged, the bias is there. Here both agree.
+        using var scope = NewDisposeScope();
+        var spec = new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = !untied };
+        var config = TinyModels.Config(spec);
+        var weights = TinyModelFactory.RandomWeights(config, 0, ScalarType.Float32).ToDictionary(kv => kv.Key, kv => kv.Value);
+        weights["lm_head.bias"] = randn(128, generator: new Generator(4));
+        using var model = ModelLoader.Create(config, weights);
+        var bias = model.Head.Bias!;
+        using var plain = Run(model, WithSelected);
+        Assert.True(plain.Logits.allclose(plain.HiddenStates[^1].matmul(model.Head.Weight.t()) + bias, rtol: 1e-5, atol: 1e-5));
+
+        using var tuner = Adapted(model, targets: untied ? TargetModules.Names(new[] { "embed_tokens", "lm_head" }) : null);
+        using var adapted = Run(model, WithSelected);
+        var rows = tuner.TrainableParameters("default")[^1];
+        var ids = tensor(new long[] { 5, 6 });
+        var expected = adapted.HiddenStates[^1].matmul(rows.t()) + bias.index_select(0, ids);
+        Assert.True(adapted.Logits.index_select(-1, ids).allclose(expected, rtol: 1e-5, atol: 1e-5));
+        tuner.Merge();
+        using var merged = Run(model, WithSelected);
+        Assert.True(merged.Logits.allclose(adapted.Logits, rtol: 1e-5, atol: 1e-5));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Forward_and_backward_make_no_tensor_the_size_of_the_vocabulary_times_hidden(bool tied)
+    {
+        using var outer = NewDisposeScope();
+        const int vocab = 4096, hidden = 64;
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = tied, VocabSize = vocab, HiddenSize = hidden, NumLayers = 1 });
+        using var tuner = new TrainableTokensModel(model);
+        tuner.AddAdapter("default", Config(5, 6) with { TargetModules = TargetModules.Names(new[] { "embed_tokens", "lm_head" }) });
+        var ids = TinyModels.Ids(WithSelected);
+
+        static bool Large(Tensor t) => !t.IsInvalid && t.numel() >= (long)vocab * hidden;
+        // The probe sees a [vocab, hidden] copy, as PEFT's forward makes one (index_copy of the whole weight).
+        using (var control = NewDisposeScope())
+        {
+            _ = model.InputEmbedding.Weight.index_copy(0, tensor(new long[] { 5 }), zeros(1, hidden));
+            Assert.Contains(control.DisposablesView.OfType<Tensor>(), Large);
+        }
+        using var scope = NewDisposeScope();
+        var embedded = model.InputEmbedding.Embed(ids);
+        var logits = model.Head.Project(embedded);
+        nn.functional.cross_entropy(logits[0], ids[0]).backward();
+        Assert.DoesNotContain(scope.DisposablesView.OfType<Tensor>(), Large);
+        Assert.All(tuner.TrainableParameters("default"), p => Assert.Equal(new long[] { 2, hidden }, p.grad!.shape));
+        Assert.Null(model.Head.Weight.grad);
+        Assert.Null(model.InputEmbedding.Weight.grad);
+    }
+
     [Theory]
     [InlineData("llama", "model.embed_tokens")]
     [InlineData("gemma", "model.embed_tokens")]
@@ -144,18 +262,29 @@ public sealed class TrainableTokensModelTests
         Assert.True(Same(original, model.InputEmbedding.Weight));
     }
 
-    [Fact]
-    public void Unmerge_with_random_init_restores_the_random_rows_as_PEFT_does()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Unmerge_with_random_init_restores_the_weights_real_rows(bool untiedHead)
     {
+        // PEFT's issue #3650: with init_weights false the random start was kept as "original", so unmerge wrote it into the weight.
         using var scope = NewDisposeScope();
-        using var model = TinyModels.Build("llama");
+        using var model = TinyModels.Build(new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = !untiedHead });
+        var embeddingBefore = model.InputEmbedding.Weight.clone();
+        var headBefore = model.Head.Weight.clone();
+        using var baseline = Run(model, WithSelected);
         using var tuner = new TrainableTokensModel(model);
-        tuner.AddAdapter("r", Config(5, 6) with { InitWeights = false }, new Generator(9));
-        var originals = tuner.Layers["model.embed_tokens"].Adapters["r"].Originals.clone();
-        using (no_grad()) tuner.TrainableParameters("r")[0].add_(1.0);
+        var targets = untiedHead ? TargetModules.Names(new[] { "embed_tokens", "lm_head" }) : null;
+        tuner.AddAdapter("r", Config(5, 6) with { InitWeights = false, TargetModules = targets }, new Generator(9));
+        using (no_grad()) foreach (var p in tuner.TrainableParameters("r")) p.add_(1.0);
         tuner.Merge();
+        Assert.False(Same(embeddingBefore, model.InputEmbedding.Weight));
         tuner.Unmerge();
-        Assert.True(Same(model.InputEmbedding.Weight.index_select(0, tensor(new long[] { 5, 6 })), originals));
+        Assert.True(Same(embeddingBefore, model.InputEmbedding.Weight));
+        Assert.True(Same(headBefore, model.Head.Weight));
+        tuner.DisableAdapters();
+        using var disabled = Run(model, WithSelected);
+        Assert.True(Same(baseline.Logits, disabled.Logits));
     }
 
     [Fact]
