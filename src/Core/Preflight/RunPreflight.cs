@@ -33,6 +33,7 @@ public static class RunPreflight
         var model = CheckModel(request, config, baseDirectory, invalid, tokens, training, skipped);
         CheckDevice(train, invalid, training);
         CheckDataset(request, train, baseDirectory, model, invalid, training, skipped);
+        EvalDatasetCheck.Check(train, baseDirectory, invalid, training);
         CheckOutput(request, train, baseDirectory, invalid, training, skipped);
 
         findings.AddRange(tokens.Findings);
@@ -158,6 +159,7 @@ public static class RunPreflight
         var inputs = new List<CommandInput>();
         if ((request.ModelFolder ?? train.BaseModel) is { } model) inputs.Add(new CommandInput("base model folder", Path.GetFullPath(model, baseDirectory)));
         if (train.Dataset is { } dataset) inputs.Add(new CommandInput("dataset", Path.GetFullPath(dataset, baseDirectory)));
+        if (train.EvalDataset is { } evalDataset) inputs.Add(new CommandInput("eval dataset", Path.GetFullPath(evalDataset, baseDirectory)));
         if (request.Config.Origin?.State.SourceName is { } runFile && Path.IsPathRooted(runFile)) inputs.Add(new CommandInput("run file", runFile));
         try
         {
