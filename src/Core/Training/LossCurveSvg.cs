@@ -14,7 +14,7 @@ internal static class LossCurveSvg
 {
     public const string FileName = "loss_curve.svg";
 
-    private const double Width = 720, Height = 420, Left = 70, Right = 20, Top = 40, Bottom = 60;
+    private const double Width = 720, Height = 420, Left = 70, Right = 20, Top = 56, Bottom = 60;
     private const string TrainColour = "#1f77b4", EvalColour = "#ff7f0e";
 
     public static string Render(IReadOnlyList<TrainingLogEntry> history, int totalSteps)
@@ -54,15 +54,15 @@ internal static class LossCurveSvg
         svg.Append($"<text x=\"18\" y=\"{N(Top + plotH / 2)}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {N(Top + plotH / 2)})\">loss</text>\n");
         Series(svg, "train loss", train, TrainColour, Px, Py);
         Series(svg, "eval loss", eval, EvalColour, Px, Py);
-        // Legend, top right.
+        // Legend above the plot, on the right, where no curve can run through it.
         var legend = new List<(string, string)> { ("train loss", TrainColour) };
         if (eval.Count > 0) legend.Add(("eval loss", EvalColour));
         for (var i = 0; i < legend.Count; i++)
         {
             var (name, colour) = legend[i];
-            var y = Top + 12 + i * 16;
-            svg.Append($"<line x1=\"{N(Width - Right - 110)}\" y1=\"{N(y)}\" x2=\"{N(Width - Right - 90)}\" y2=\"{N(y)}\" stroke=\"{colour}\" stroke-width=\"2\"/>\n");
-            svg.Append($"<text x=\"{N(Width - Right - 84)}\" y=\"{N(y + 4)}\">{name}</text>\n");
+            var x = Width - Right - (legend.Count - i) * 110;
+            svg.Append($"<line x1=\"{N(x)}\" y1=\"40\" x2=\"{N(x + 20)}\" y2=\"40\" stroke=\"{colour}\" stroke-width=\"2\"/>\n");
+            svg.Append($"<text x=\"{N(x + 26)}\" y=\"44\">{name}</text>\n");
         }
         if (all.Count == 0)
             svg.Append($"<text x=\"{N(Left + plotW / 2)}\" y=\"{N(Top + plotH / 2)}\" text-anchor=\"middle\" fill=\"#808080\">no loss logged yet</text>\n");

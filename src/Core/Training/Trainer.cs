@@ -1,10 +1,6 @@
 using System;
-using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
-using System.Linq;
 using System.Threading;
-using TorchSharp.Modules;
 using TrainableTokens.Core.Configuration;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Models;

@@ -183,6 +183,16 @@ public sealed class EvaluationAndResumeTests : IDisposable
     }
 
     [Fact]
+    public void A_run_cancelled_before_its_first_checkpoint_leaves_no_metrics_and_no_folder()
+    {
+        var result = Train(Run("cancelled"), cancelAt: 2);
+        Assert.True(result.Cancelled);
+        Assert.Equal(2, result.LossHistory.Count(e => e.Loss is not null));
+        Assert.Null(result.MetricsFile);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
+
+    [Fact]
     public void An_eval_dataset_file_is_evaluated_and_a_missing_one_is_refused_before_anything_is_written()
     {
         var result = Train(Run("file", t => t with { EvalSplit = 0, EvalDataset = Data, MaxSteps = 3 }));
