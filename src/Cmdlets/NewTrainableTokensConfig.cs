@@ -59,6 +59,14 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     [Parameter] public string Device { get; set; } = "";
     [Parameter] public double EvalSplit { get; set; }
     [Parameter] public int EvalSteps { get; set; }
+    [Parameter] public string EvalDataset { get; set; } = "";
+    [Parameter] public string EvalStrategy { get; set; } = "";
+    [Parameter] public int PerDeviceEvalBatchSize { get; set; }
+    [Parameter] public SwitchParameter LoadBestModelAtEnd { get; set; }
+    [Parameter] public string MetricForBestModel { get; set; } = "";
+    [Parameter] public bool GreaterIsBetter { get; set; }
+    [Parameter] public int EarlyStoppingPatience { get; set; }
+    [Parameter] public double EarlyStoppingThreshold { get; set; }
     [Parameter] public int SaveSteps { get; set; }
     [Parameter] public int SaveTotalLimit { get; set; }
     [Parameter] public string ResumeFromCheckpoint { get; set; } = "";
@@ -78,7 +86,7 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
         if (!SelectTokens(settings)) return;
         // Relative paths in a run file are relative to the file's folder: rewrite the ones given here (relative to the
         // current location) so that they still point at the same place.
-        foreach (var name in new[] { nameof(BaseModel), nameof(Dataset), nameof(OutputDir), nameof(ResumeFromCheckpoint) })
+        foreach (var name in new[] { nameof(BaseModel), nameof(Dataset), nameof(OutputDir), nameof(ResumeFromCheckpoint), nameof(EvalDataset) })
         {
             if (file is null || !settings.TryGetValue(name, out var value) || value is not string text || text == "latest") continue;
             settings[name] = RelativeTo(System.IO.Path.GetDirectoryName(file)!, GetUnresolvedProviderPathFromPSPath(text));
@@ -208,6 +216,14 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
             Device = Get(nameof(Device), d.Device),
             EvalSplit = Get(nameof(EvalSplit), d.EvalSplit),
             EvalSteps = bound.ContainsKey(nameof(EvalSteps)) ? p.EvalSteps : d.EvalSteps,
+            EvalDataset = Get(nameof(EvalDataset), d.EvalDataset),
+            EvalStrategy = Get(nameof(EvalStrategy), d.EvalStrategy),
+            PerDeviceEvalBatchSize = Get(nameof(PerDeviceEvalBatchSize), d.PerDeviceEvalBatchSize),
+            LoadBestModelAtEnd = bound.ContainsKey(nameof(LoadBestModelAtEnd)) ? p.LoadBestModelAtEnd.IsPresent : d.LoadBestModelAtEnd,
+            MetricForBestModel = Get(nameof(MetricForBestModel), d.MetricForBestModel),
+            GreaterIsBetter = bound.ContainsKey(nameof(GreaterIsBetter)) ? p.GreaterIsBetter : d.GreaterIsBetter,
+            EarlyStoppingPatience = bound.ContainsKey(nameof(EarlyStoppingPatience)) ? p.EarlyStoppingPatience : d.EarlyStoppingPatience,
+            EarlyStoppingThreshold = Get(nameof(EarlyStoppingThreshold), d.EarlyStoppingThreshold),
             SaveSteps = Get(nameof(SaveSteps), d.SaveSteps),
             SaveTotalLimit = bound.ContainsKey(nameof(SaveTotalLimit)) ? p.SaveTotalLimit : d.SaveTotalLimit,
             ResumeFromCheckpoint = Get(nameof(ResumeFromCheckpoint), d.ResumeFromCheckpoint),

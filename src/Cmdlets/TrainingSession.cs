@@ -13,7 +13,7 @@ namespace TrainableTokens.Cmdlets;
 
 /// <summary>One step's numbers, in cmdlet-side types, queued from the training thread to the pipeline thread.</summary>
 internal sealed record TrainingUpdate(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate,
-    double TokensPerSecond, TimeSpan Elapsed, bool IsLoggingStep, string? Checkpoint);
+    double TokensPerSecond, TimeSpan Elapsed, bool IsLoggingStep, string? Checkpoint, double? EvalLoss);
 
 /// <summary>A preflight finding, in cmdlet-side types: the finding object itself rides along as the error's target.</summary>
 internal sealed record PreflightLine(bool IsError, string Field, string Text, object Finding);
@@ -90,7 +90,7 @@ internal static class TrainingSession
         {
             if (!updates.IsAddingCompleted)
                 updates.TryAdd(new TrainingUpdate(p.Step, p.TotalSteps, p.Epoch, p.Loss, p.LearningRate,
-                    p.TokensPerSecond, p.Elapsed, p.IsLoggingStep, p.Checkpoint));
+                    p.TokensPerSecond, p.Elapsed, p.IsLoggingStep, p.Checkpoint, p.EvalLoss));
         }
     }
 }

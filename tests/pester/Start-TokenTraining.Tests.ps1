@@ -30,6 +30,25 @@ Describe 'Start-TokenTraining' {
         $adapter.Tensors[0].Shape | Should -Be @(2, 32)
     }
 
+    It 'evaluates the held-out examples and writes metrics.jsonl that ConvertFrom-Json reads and a loss curve that is SVG' {
+        $run = New-RunFile 'metrics'
+        $result = Start-TokenTraining -Path $run
+        $result.EvalLossBefore | Should -BeOfType [double]
+        $result.EvalLoss | Should -BeLessThan $result.EvalLossBefore
+        $result.Improved | Should -BeTrue
+        $lines = @(Get-Content (Join-Path $work 'metrics-out/metrics.jsonl') | ConvertFrom-Json)
+        $lines.Count | Should -Be $result.LossHistory.Count
+        foreach ($line in $lines) {
+            $line.PSObject.Properties.Name | Should -Be @('step', 'epoch', 'loss', 'eval_loss', 'eval_perplexity', 'learning_rate', 'grad_norm', 'tokens_per_second', 'elapsed_seconds')
+        }
+        # The quickstart evaluates per epoch (2 steps) and before training; logging_steps 1 logs every step.
+        @($lines | Where-Object { $null -ne $_.eval_loss }).step | Should -Be @(0, 2, 4)
+        @($lines | Where-Object { $null -ne $_.loss }).step | Should -Be @(1, 2, 3, 4)
+        $svg = [xml](Get-Content -Raw $result.LossCurveFile)
+        $svg.DocumentElement.LocalName | Should -Be 'svg'
+        @($svg.GetElementsByTagName('polyline')).Count | Should -Be 2
+    }
+
     It 'refuses a run file with planted errors, reports each one and writes nothing' {
         $run = New-RunFile 'bad'
         (Get-Content -Raw $run).Replace('token_indices: [10002, 10003]', 'token_indices: [10002, 99999]').Replace('learning_rate: 0.01', 'learning_rate: -1') |

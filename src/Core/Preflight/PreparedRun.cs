@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using TrainableTokens.Core.Configuration;
 using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Training;
 using TrainableTokens.Core.Training.Data;
 using TrainableTokens.Core.Tuners.TrainableTokens;
 
@@ -8,13 +9,14 @@ namespace TrainableTokens.Core.Preflight;
 
 /// <summary>
 /// A run that passed the preflight, ready for the trainer: the config (overrides applied), every path resolved, the
-/// model's config, and the dataset already tokenised. Only the preflight makes one, so the trainer never sees an
+/// model's config, and the train and eval data already tokenised. Only the preflight makes one, so the trainer never sees an
 /// unchecked run, and nothing is read or tokenised twice.
 /// </summary>
 public sealed class PreparedRun
 {
     internal PreparedRun(RunConfig config, TrainableTokensAdapterConfig adapter, string modelFolder, ModelConfig model,
-        string datasetFile, TokenizedDataset dataset, string outputDir, string baseDirectory, IReadOnlyList<ConfigFinding> warnings)
+        string datasetFile, TokenizedDataset dataset, TrainingData data, RunIdentity identity, string outputDir, string baseDirectory,
+        IReadOnlyList<ConfigFinding> warnings)
     {
         Config = config;
         Training = config.Training!;
@@ -23,6 +25,8 @@ public sealed class PreparedRun
         Model = model;
         DatasetFile = datasetFile;
         Dataset = dataset;
+        Data = data;
+        Identity = identity;
         OutputDir = outputDir;
         BaseDirectory = baseDirectory;
         Warnings = warnings;
@@ -36,7 +40,12 @@ public sealed class PreparedRun
     public string ModelFolder { get; }
     public ModelConfig Model { get; }
     public string DatasetFile { get; }
+    /// <summary>The tokenised training dataset, before any eval_split is held out.</summary>
     public TokenizedDataset Dataset { get; }
+    /// <summary>What is trained on and evaluated on (eval_split held out, or eval_dataset).</summary>
+    internal TrainingData Data { get; }
+    /// <summary>What a checkpoint of this run records, so that only this run resumes it.</summary>
+    internal RunIdentity Identity { get; }
     public string OutputDir { get; }
     /// <summary>The folder the run file's relative paths are relative to (resume_from_checkpoint among them).</summary>
     public string BaseDirectory { get; }

@@ -41,9 +41,14 @@ public static class RunPreflight
         var model = CheckModel(config, baseDirectory, invalid, tokens, training, skipped, missing);
         CheckDevice(train, invalid, training);
         CheckLoadable(model, train, invalid, training);
+        if (!EvalDatasetCheck.Check(train, baseDirectory, invalid, training)) invalid.Add("training.eval_dataset");
         var dataset = CheckDataset(request, train, baseDirectory, model, invalid, training, skipped, missing);
         UntrainedTokenCheck.Report(request, config, model, dataset?.Dataset, invalid, tokens, training);
-        var outputDir = CheckOutput(request, config, baseDirectory, invalid, training, skipped, missing);
+        var data = PrepareData(dataset, train, invalid, training);
+        var identity = data is null || model is null || config.TrainableTokens is null ? null
+            : new RunIdentity(config.TrainableTokens.TokenIndices.Select(i => (long)i).ToList(), model.Value.Folder, ModelFingerprint.Of(model.Value.Folder),
+                data.TrainFingerprint, data.EvalFingerprint, train.Seed, train.PerDeviceTrainBatchSize, train.GradientAccumulationSteps);
+        var outputDir = CheckOutput(request, config, baseDirectory, invalid, training, skipped, missing, identity);
 
         findings.AddRange(tokens.Findings);
         findings.AddRange(training.Findings);
@@ -51,11 +56,11 @@ public static class RunPreflight
             .OrderBy(x => x.f.Line ?? int.MaxValue).ThenBy(x => x.f.Column ?? 0).ThenBy(x => x.i)
             .Select(x => overrides.Rename(x.f)).ToList();
         var report = new PreflightReport(ordered, skipped);
-        if (report.HasErrors || config.TrainableTokens is null || model is null || dataset is null || outputDir is null) return report;
+        if (report.HasErrors || config.TrainableTokens is null || model is null || dataset is null || data is null || identity is null || outputDir is null) return report;
         var adapter = TrainableTokensAdapterConfig.From(config.TrainableTokens) with { BaseModelNameOrPath = model.Value.Folder };
         return report with
         {
-            Run = new PreparedRun(config, adapter, model.Value.Folder, model.Value.Config, dataset.Value.File, dataset.Value.Dataset,
+            Run = new PreparedRun(config, adapter, model.Value.Folder, model.Value.Config, dataset.Value.File, dataset.Value.Dataset, data, identity,
                 outputDir, baseDirectory, ordered),
         };
     }
@@ -126,7 +131,7 @@ public static class RunPreflight
         }
     }
 
-    private static (string File, TokenizedDataset Dataset)? CheckDataset(PreflightRequest request, TrainingConfig train, string baseDirectory,
+    private static (string File, TokenizedDataset Dataset, TokenizedDataset? Eval, string? EvalPath)? CheckDataset(PreflightRequest request, TrainingConfig train, string baseDirectory,
         (string Folder, ModelConfig Config)? model, HashSet<string> invalid, ConfigValidator training, List<string> skipped, Action<ConfigValidator, string, string> missing)
     {
         if (train.Dataset is null)
@@ -150,13 +155,31 @@ public static class RunPreflight
             skipped.Add("Dataset tokenisation: no model to take the tokenizer from.");
             return null;
         }
-        var (tokenIssues, dataset) = TokenizedDatasetCheck.Tokenize(new DatasetTokenizationContext(model.Value.Folder, model.Value.Config, path, train));
-        Report(training, "dataset", tokenIssues);
-        return dataset is null ? null : (path, dataset);
+        var evalPath = train.EvalDataset is { } e && !invalid.Contains("training.eval_dataset") ? Path.GetFullPath(e, baseDirectory) : null;
+        var tokenised = TokenizedDatasetCheck.Tokenize(new DatasetTokenizationContext(model.Value.Folder, model.Value.Config, path, train) { EvalDatasetPath = evalPath });
+        Report(training, "dataset", tokenised.Issues);
+        Report(training, "eval_dataset", tokenised.EvalIssues);
+        return tokenised.Dataset is null || (evalPath is not null && tokenised.EvalDataset is null) ? null : (path, tokenised.Dataset, tokenised.EvalDataset, evalPath);
+    }
+
+    /// <summary>The train and eval parts (eval_split held out, or eval_dataset); problems are findings on those settings.</summary>
+    private static TrainingData? PrepareData((string File, TokenizedDataset Dataset, TokenizedDataset? Eval, string? EvalPath)? dataset, TrainingConfig train,
+        HashSet<string> invalid, ConfigValidator training)
+    {
+        if (dataset is not { } d || invalid.Contains("training.eval_split")) return null;
+        try
+        {
+            return TrainingData.Prepare(d.Dataset, d.Eval, d.EvalPath, train);
+        }
+        catch (TrainableTokensException e)
+        {
+            training.Error(d.Eval is null ? "eval_split" : "eval_dataset", e.Message);
+            return null;
+        }
     }
 
     private static string? CheckOutput(PreflightRequest request, RunConfig config, string baseDirectory, HashSet<string> invalid, ConfigValidator training,
-        List<string> skipped, Action<ConfigValidator, string, string> missing)
+        List<string> skipped, Action<ConfigValidator, string, string> missing, RunIdentity? identity)
     {
         var train = config.Training!;
         if (train.OutputDir is null)
@@ -172,6 +195,7 @@ public static class RunPreflight
         var inputs = new List<CommandInput>();
         if (train.BaseModel is { } model) inputs.Add(new CommandInput("base model folder", Path.GetFullPath(model, baseDirectory)));
         if (train.Dataset is { } dataset) inputs.Add(new CommandInput("dataset", Path.GetFullPath(dataset, baseDirectory)));
+        if (train.EvalDataset is { } evalDataset) inputs.Add(new CommandInput("eval dataset", Path.GetFullPath(evalDataset, baseDirectory)));
         if (config.Origin?.State.SourceName is { } runFile && Path.IsPathRooted(runFile)) inputs.Add(new CommandInput("run file", runFile));
         try
         {
@@ -182,38 +206,18 @@ public static class RunPreflight
             training.Error("output_dir", e.Message);
         }
         if (train.ResumeFromCheckpoint is { } resume && !invalid.Contains("training.resume_from_checkpoint"))
-            CheckResume(config, resume, folder, baseDirectory, training);
+            CheckResume(resume, folder, baseDirectory, identity, training);
         return folder;
     }
 
-    /// <summary>The checkpoint to resume from exists, is complete and belongs to this run (what the trainer would refuse).</summary>
-    private static void CheckResume(RunConfig config, string resume, string outputDir, string baseDirectory, ConfigValidator training)
+    /// <summary>The checkpoint to resume from exists, is complete and undamaged, and belongs to this run (same tokens,
+    /// model, data and seed): what the trainer would refuse, found before anything is loaded.</summary>
+    private static void CheckResume(string resume, string outputDir, string baseDirectory, RunIdentity? identity, ConfigValidator training)
     {
-        string checkpoint;
-        if (string.Equals(resume, "latest", StringComparison.OrdinalIgnoreCase))
-        {
-            var complete = OutputFolder.CompleteCheckpoints(outputDir);
-            if (complete.Count == 0)
-            {
-                training.Error("resume_from_checkpoint", $"resume_from_checkpoint is 'latest', but '{outputDir}' holds no complete checkpoint-N folder to resume from. Remove the setting (or -Resume) to start from the beginning.");
-                return;
-            }
-            checkpoint = complete[^1].Path;
-        }
-        else
-        {
-            checkpoint = Path.GetFullPath(resume, baseDirectory);
-            if (!Directory.Exists(checkpoint))
-            {
-                training.Error("resume_from_checkpoint", $"The checkpoint folder '{checkpoint}' does not exist. Give a checkpoint-N folder of this run, or 'latest'.");
-                return;
-            }
-        }
         try
         {
-            var state = TrainerState.Read(checkpoint);
-            if (config.TrainableTokens is { } t)
-                state.CheckMatches(checkpoint, t.TokenIndices.Select(i => (long)i).ToList(), config.Training!.Seed);
+            if (CheckpointFiles.Resolve(resume, outputDir, baseDirectory) is { } from && identity is not null)
+                from.State.CheckMatches(from.Folder, identity);
         }
         catch (TrainableTokensException e)
         {

@@ -37,8 +37,7 @@ internal static class OptimizerCheckpoint
         var path = Path.Combine(folder, FileName);
         Exception Invalid(string why) => new TrainingFailedException("InvalidCheckpoint", ErrorKind.InvalidData,
             $"'{path}' {why}. Resume from another checkpoint, or start afresh without resume_from_checkpoint.", path);
-        if (!File.Exists(path)) throw Invalid("does not exist (the checkpoint has no optimizer state)");
-        using var file = SafetensorsFile.Open(path);
+        using var file = Open(path, Invalid);
         var dict = optimizer.state_dict();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -49,6 +48,7 @@ internal static class OptimizerCheckpoint
             {
                 if (!file.Contains(name)) throw Invalid($"has no tensor '{name}'");
                 var stored = file.Load(name);
+                if (!stored.isfinite().all().item<bool>()) throw Invalid($"holds non-finite values in '{name}'");
                 if (!stored.shape.AsSpan().SequenceEqual(target.shape)) throw Invalid($"holds '{name}' of shape [{string.Join(", ", stored.shape)}], not [{string.Join(", ", target.shape)}]");
                 target.copy_(stored.to(target.dtype));
             }
@@ -57,5 +57,35 @@ internal static class OptimizerCheckpoint
             s.step = n;
         }
         optimizer.load_state_dict(dict);
+    }
+
+    /// <summary>Checks the file before a run starts: readable, complete, moments finite with their step counts.</summary>
+    public static void Validate(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        Exception Invalid(string why) => new TrainingFailedException("InvalidCheckpoint", ErrorKind.InvalidData, $"'{path}' {why}. The checkpoint is damaged: resume from another checkpoint.", path);
+        using var file = Open(path, Invalid);
+        using var scope = NewDisposeScope();
+        foreach (var tensor in file.Tensors)
+        {
+            if (tensor.DType != SafetensorsDType.F32) throw Invalid($"holds '{tensor.Name}' as {tensor.DType}, not F32");
+            if (!file.Load(tensor.Name).isfinite().all().item<bool>()) throw Invalid($"holds non-finite values in '{tensor.Name}'");
+            var state = tensor.Name[..tensor.Name.LastIndexOf('.')];
+            if (!file.Metadata.TryGetValue(state + ".step", out var step) || !long.TryParse(step, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                throw Invalid($"has no valid '{state}.step' in its metadata");
+        }
+    }
+
+    private static SafetensorsFile Open(string path, Func<string, Exception> invalid)
+    {
+        if (!File.Exists(path)) throw invalid("does not exist (the checkpoint has no optimizer state)");
+        try
+        {
+            return SafetensorsFile.Open(path);
+        }
+        catch (InvalidSafetensorsException e)
+        {
+            throw invalid($"cannot be read ({e.Message})");
+        }
     }
 }

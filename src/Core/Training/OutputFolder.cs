@@ -31,6 +31,7 @@ internal sealed partial class OutputFolder : IDisposable
     private string? _previous;
     private bool _previousComplete;
     private bool _prepared;
+    private bool _created;
 
     /// <summary>Locks <paramref name="path"/> and repairs what an earlier, killed run left. With <paramref name="resuming"/>
     /// the folder's checkpoints belong to this run (they count towards the limit and are kept).</summary>
@@ -62,16 +63,23 @@ internal sealed partial class OutputFolder : IDisposable
     /// <summary>The checkpoint folders kept, oldest first.</summary>
     public IReadOnlyList<string> Checkpoints => _checkpoints.Select(c => c.Path).ToList();
 
-    public string SaveCheckpoint(TrainableTokensModel model, string name, int step, Action<string> alsoWrite)
+    /// <summary>The folder checkpoint <paramref name="step"/> is written to.</summary>
+    public string CheckpointPath(int step) => Path.Combine(_path, Trainer.CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Writes checkpoint <paramref name="step"/>, first removing the oldest beyond the limit, but never
+    /// <paramref name="keep"/> (the best checkpoint, as Hugging Face keeps it: then one more than the limit may stay).</summary>
+    public string SaveCheckpoint(TrainableTokensModel model, string name, int step, Action<string> alsoWrite, string? keep = null)
     {
         Prepare();
-        var folder = Path.Combine(_path, Trainer.CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
+        var folder = CheckpointPath(step);
         _checkpoints.RemoveAll(c => c.Step == step);
         // Rotate first, so a kill at any moment leaves at most save_total_limit checkpoints (the newest kept).
         while (_limit is { } limit && _checkpoints.Count >= limit)
         {
-            AtomicFolder.Delete(_checkpoints[0].Path);
-            _checkpoints.RemoveAt(0);
+            var oldest = _checkpoints.FindIndex(c => !SamePath(c.Path, keep));
+            if (oldest < 0) break;
+            AtomicFolder.Delete(_checkpoints[oldest].Path);
+            _checkpoints.RemoveAt(oldest);
         }
         AdapterFolder.Save(model, name, folder, overwrite: true, alsoWrite);
         _checkpoints.Add((step, folder));
@@ -103,6 +111,54 @@ internal sealed partial class OutputFolder : IDisposable
         _previous = null;
     }
 
+    /// <summary>The final adapter is checkpoint <paramref name="checkpoint"/>'s (load_best_model_at_end): its files,
+    /// byte for byte, moved into place as <see cref="SaveFinal"/> does.</summary>
+    public void SaveFinalFrom(string checkpoint)
+    {
+        Prepare();
+        var temp = Path.Combine(_path, $".adapter.{Guid.NewGuid():N}.partial");
+        try
+        {
+            Directory.CreateDirectory(temp);
+            foreach (var file in AdapterFiles) File.Copy(Path.Combine(checkpoint, file), Path.Combine(temp, file));
+            foreach (var file in AdapterFiles)
+                File.Move(Path.Combine(temp, file), Path.Combine(_path, file), overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw AtomicFolder.WriteFailed(Path.Combine(_path, TrainableTokensAdapterConfig.FileName), e);
+        }
+        finally
+        {
+            AtomicFolder.DeleteQuietly(temp);
+        }
+        if (_previous is not null) AtomicFolder.Delete(_previous);
+        _previous = null;
+    }
+
+    /// <summary>Writes one of the run's own files (metrics.jsonl, the loss curve) atomically into output_dir.</summary>
+    public void WriteRunFile(string name, byte[] content)
+    {
+        Prepare();
+        var path = Path.Combine(_path, name);
+        try
+        {
+            AtomicFile.WriteAllBytes(path, content);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw AtomicFolder.WriteFailed(path, e);
+        }
+    }
+
+    /// <summary>After a cancel that left no checkpoint: the run's own files go, and output_dir too when this run made it
+    /// and it is empty, so a cancelled run that saved nothing leaves nothing.</summary>
+    public void DiscardRunFiles()
+    {
+        foreach (var file in RunFiles) File.Delete(Path.Combine(_path, file));
+        if (_created && Directory.Exists(_path) && !Directory.EnumerateFileSystemEntries(_path).Any()) Directory.Delete(_path);
+    }
+
     /// <summary>After a failure or a cancel: a previous run's content comes back in place of this run's.</summary>
     public void RestorePrevious()
     {
@@ -115,6 +171,11 @@ internal sealed partial class OutputFolder : IDisposable
 
     private static readonly string[] AdapterFiles = [AdapterFolder.WeightsFileName, TrainableTokensAdapterConfig.FileName];
 
+    /// <summary>The files a run writes beside its adapter: moved aside, restored and replaced with it.</summary>
+    private static readonly string[] RunFiles = [MetricsLog.FileName, LossCurveSvg.FileName];
+
+    private static bool SamePath(string a, string? b) => b is not null && string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b), StringComparison.Ordinal);
+
     private void Prepare()
     {
         if (_prepared) return;
@@ -124,7 +185,7 @@ internal sealed partial class OutputFolder : IDisposable
             if (Directory.Exists(_path))
             {
                 var old = Directory.EnumerateDirectories(_path, Trainer.CheckpointPrefix + "*")
-                    .Concat(AdapterFiles.Select(f => Path.Combine(_path, f)).Where(File.Exists))
+                    .Concat(AdapterFiles.Concat(RunFiles).Select(f => Path.Combine(_path, f)).Where(File.Exists))
                     .ToList();
                 if (old.Count > 0)
                 {
@@ -143,6 +204,7 @@ internal sealed partial class OutputFolder : IDisposable
                     _previousComplete = true;
                 }
             }
+            _created = !Directory.Exists(_path);
             Directory.CreateDirectory(_path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -182,7 +244,7 @@ internal sealed partial class OutputFolder : IDisposable
         if (sentinel)
         {
             foreach (var dir in Directory.EnumerateDirectories(_path, Trainer.CheckpointPrefix + "*").ToList()) AtomicFolder.Delete(dir);
-            foreach (var file in AdapterFiles) File.Delete(Path.Combine(_path, file));
+            foreach (var file in AdapterFiles.Concat(RunFiles)) File.Delete(Path.Combine(_path, file));
         }
         foreach (var item in Directory.EnumerateFileSystemEntries(previous).ToList())
         {

@@ -71,6 +71,31 @@ public sealed class PreparedRunTests : IDisposable
     }
 
     [Fact]
+    public void The_eval_dataset_is_tokenised_by_the_check_too_and_not_read_again()
+    {
+        var file = RunFile("  eval_dataset: ./eval.jsonl\n");
+        File.Copy(Path.Combine(_dir, "train.jsonl"), Path.Combine(_dir, "eval.jsonl"));
+        var run = Check(file).Run!;
+        File.Delete(Path.Combine(_dir, "eval.jsonl"));
+
+        var result = Trainer.Run(run);
+
+        Assert.NotNull(result.EvalLossBefore);
+        Assert.NotNull(result.EvalLoss);
+    }
+
+    [Fact]
+    public void An_eval_dataset_that_tokenises_to_nothing_is_found_by_the_check()
+    {
+        var file = RunFile("  eval_dataset: ./eval.jsonl\n");
+        File.WriteAllText(Path.Combine(_dir, "eval.jsonl"), "{\"prompt\": \"only a prompt\", \"completion\": \"\"}\n");
+
+        var finding = Assert.Single(Check(file).Findings, f => f.Severity == ConfigSeverity.Error);
+
+        Assert.Equal("training.eval_dataset", finding.Field);
+    }
+
+    [Fact]
     public void An_override_replaces_the_files_value_and_is_checked_like_one()
     {
         var file = RunFile("  learning_rate: -5\n");
@@ -127,6 +152,8 @@ public sealed class PreparedRunTests : IDisposable
     {
         var file = RunFile();
         Trainer.Run(Check(file).Run!);
+        // As an adapter alone (copied in, or its checkpoints deleted): nothing there to resume.
+        foreach (var checkpoint in Directory.GetDirectories(Path.Combine(_dir, "out"), "checkpoint-*")) Directory.Delete(checkpoint, recursive: true);
 
         var again = Assert.Single(Check(file).Findings);
         var resume = Assert.Single(Check(file, new RunOverrides { ResumeFromCheckpoint = "latest" }).Findings);

@@ -49,7 +49,8 @@ public sealed class TrainerTests : IDisposable
         Assert.False(result.Cancelled);
         Assert.True(result.FinalLoss < result.FirstLoss, $"loss {result.FirstLoss} -> {result.FinalLoss}");
         Assert.Equal(Path.Combine(_dir, "adapter"), result.AdapterFolder);
-        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors" },
+        // The last step gets a checkpoint, as Hugging Face writes one; the history and its curve sit beside the adapter.
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-8", "loss_curve.svg", "metrics.jsonl" },
             Directory.GetFileSystemEntries(result.AdapterFolder!).Select(Path.GetFileName).Order());
         Assert.Equal(hashBefore, SHA256.HashData(File.ReadAllBytes(modelFile)));
 
@@ -106,10 +107,12 @@ public sealed class TrainerTests : IDisposable
     {
         var result = Trainer.Run(new TrainingRequest(Run(maxSteps: 7, saveSteps: 2, saveTotalLimit: 2)));
         var output = Path.Combine(_dir, "adapter");
-        Assert.Equal(new[] { "checkpoint-4", "checkpoint-6" }, result.Checkpoints.Select(Path.GetFileName));
-        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-4", "checkpoint-6" },
+        Assert.Equal(new[] { "checkpoint-6", "checkpoint-7" }, result.Checkpoints.Select(Path.GetFileName));
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-6", "checkpoint-7", "loss_curve.svg", "metrics.jsonl" },
             Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order());
         Assert.Equal(new long[] { 10002, 10003 }, AdapterFolder.ReadConfig(Path.Combine(output, "checkpoint-6")).TokenIndices);
+        // The last step's checkpoint holds the final adapter.
+        Assert.Equal(File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors")), File.ReadAllBytes(Path.Combine(output, "checkpoint-7", "adapter_model.safetensors")));
     }
 
     [Fact]
@@ -181,7 +184,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(whole.FinalLoss, resumed.FinalLoss);
         Assert.Equal(whole.FirstLoss, resumed.FirstLoss);
         Assert.Equal(AdapterRows(whole.AdapterFolder!), AdapterRows(resumed.AdapterFolder!));
-        Assert.Equal(new[] { "checkpoint-2", "checkpoint-4", "checkpoint-6" }, resumed.Checkpoints.Select(Path.GetFileName));
+        Assert.Equal(new[] { "checkpoint-2", "checkpoint-4", "checkpoint-6", "checkpoint-7" }, resumed.Checkpoints.Select(Path.GetFileName));
     }
 
     [Fact]
@@ -229,7 +232,7 @@ public sealed class TrainerTests : IDisposable
         Assert.True(result.Cancelled);
         Assert.Contains("put back", result.Message);
         Assert.Equal(weights, File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors")));
-        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-2" },
+        Assert.Equal(new[] { "adapter_config.json", "adapter_model.safetensors", "checkpoint-2", "checkpoint-3", "loss_curve.svg", "metrics.jsonl" },
             Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order());
     }
 

@@ -92,7 +92,7 @@ public sealed class UntrainedRowInitTests : IDisposable
         var first = Run(model, initWeights: true, "resume");
         first = first with { Training = first.Training! with { MaxSteps = 2, SaveSteps = 1 } };
         var interrupted = Trainer.Run(new TrainingRequest(first));
-        var checkpoint = Assert.Single(interrupted.Checkpoints);
+        var checkpoint = Assert.Single(interrupted.Checkpoints, c => c.EndsWith("checkpoint-1", StringComparison.Ordinal));
 
         var resumed = Trainer.Run(new TrainingRequest(first with { Training = first.Training! with { ResumeFromCheckpoint = checkpoint } }));
 
