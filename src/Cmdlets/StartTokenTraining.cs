@@ -105,7 +105,7 @@ public sealed class StartTokenTraining : RunSettingsCmdlet
                 });
                 if (u.IsLoggingStep)
                     WriteVerbose($"step {u.Step}/{u.TotalSteps} epoch {u.Epoch:0.00} loss {u.Loss:0.0000} lr {u.LearningRate:0.######} {u.TokensPerSecond:0} tokens/s {u.Elapsed.TotalSeconds:0.0} s");
-                if (u.EvalLoss is { } eval) WriteVerbose($"step {u.Step}/{u.TotalSteps} eval_loss {eval:0.0000} eval_perplexity {Math.Exp(eval):0.###}");
+                if (u.EvalLoss is { } eval) WriteVerbose($"evaluation after step {u.Step}/{u.TotalSteps}: eval_loss {eval:0.0000} eval_perplexity {Math.Exp(eval):0.###}");
                 if (u.Checkpoint is not null) WriteVerbose($"Saved checkpoint {u.Checkpoint}.");
             }
             result = task.GetAwaiter().GetResult();

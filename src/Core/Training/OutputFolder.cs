@@ -89,38 +89,26 @@ internal sealed partial class OutputFolder : IDisposable
     /// <summary>Writes the adapter into a hidden folder inside output_dir, then moves its files into place: the weights
     /// first and adapter_config.json last, so a folder with a config always has the weights that belong to it. Only then
     /// is a previous run's content (moved aside by <see cref="Prepare"/>) deleted.</summary>
-    public void SaveFinal(TrainableTokensModel model, string name)
-    {
-        Prepare();
-        var temp = Path.Combine(_path, $".adapter.{Guid.NewGuid():N}.partial");
-        try
-        {
-            AdapterFolder.Save(model, name, temp, overwrite: false);
-            foreach (var file in AdapterFiles)
-                File.Move(Path.Combine(temp, file), Path.Combine(_path, file), overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw AtomicFolder.WriteFailed(Path.Combine(_path, TrainableTokensAdapterConfig.FileName), e);
-        }
-        finally
-        {
-            AtomicFolder.DeleteQuietly(temp);
-        }
-        if (_previous is not null) AtomicFolder.Delete(_previous);
-        _previous = null;
-    }
+    public void SaveFinal(TrainableTokensModel model, string name) =>
+        PlaceFinal(temp => AdapterFolder.Save(model, name, temp, overwrite: false));
 
     /// <summary>The final adapter is checkpoint <paramref name="checkpoint"/>'s (load_best_model_at_end): its files,
     /// byte for byte, moved into place as <see cref="SaveFinal"/> does.</summary>
-    public void SaveFinalFrom(string checkpoint)
+    public void SaveFinalFrom(string checkpoint) => PlaceFinal(temp =>
+    {
+        Directory.CreateDirectory(temp);
+        foreach (var file in AdapterFiles) File.Copy(Path.Combine(checkpoint, file), Path.Combine(temp, file));
+    });
+
+    /// <summary>Fills a hidden folder with the adapter's files, moves them into output_dir (config last), and only then
+    /// lets a previous run's content go.</summary>
+    private void PlaceFinal(Action<string> fill)
     {
         Prepare();
         var temp = Path.Combine(_path, $".adapter.{Guid.NewGuid():N}.partial");
         try
         {
-            Directory.CreateDirectory(temp);
-            foreach (var file in AdapterFiles) File.Copy(Path.Combine(checkpoint, file), Path.Combine(temp, file));
+            fill(temp);
             foreach (var file in AdapterFiles)
                 File.Move(Path.Combine(temp, file), Path.Combine(_path, file), overwrite: true);
         }
@@ -178,7 +166,12 @@ internal sealed partial class OutputFolder : IDisposable
 
     private void Prepare()
     {
-        if (_prepared) return;
+        if (_prepared)
+        {
+            // A run resumed from a checkpoint elsewhere writes into an output_dir that may not exist yet.
+            if (!Directory.Exists(_path)) Create();
+            return;
+        }
         _prepared = true;
         try
         {
@@ -204,6 +197,18 @@ internal sealed partial class OutputFolder : IDisposable
                     _previousComplete = true;
                 }
             }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw AtomicFolder.WriteFailed(_path, e);
+        }
+        Create();
+    }
+
+    private void Create()
+    {
+        try
+        {
             _created = !Directory.Exists(_path);
             Directory.CreateDirectory(_path);
         }

@@ -17,10 +17,7 @@ public sealed class PreparedRunTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", "..", ".."));
-
-    private static string Llama3 => Path.Combine(Repo(), "examples", "models", "tiny-llama3");
+    private static string Llama3 => Examples.Llama3;
 
     private static readonly System.Collections.Generic.Dictionary<string, string> Parameters = new()
     {
@@ -32,7 +29,7 @@ public sealed class PreparedRunTests : IDisposable
     /// <summary>A run file in the test folder with a dataset copied beside it; relative paths resolve there.</summary>
     private string RunFile(string training = "")
     {
-        File.Copy(Path.Combine(Repo(), "examples", "data", "quickstart.jsonl"), Path.Combine(_dir, "train.jsonl"), overwrite: true);
+        File.Copy(Examples.QuickstartData, Path.Combine(_dir, "train.jsonl"), overwrite: true);
         var path = Path.Combine(_dir, "run.yaml");
         File.WriteAllText(path, "trainable_tokens:\n  token_indices: [10002, 10003]\ntraining:\n" +
             $"  base_model: {Llama3}\n  dataset: ./train.jsonl\n  output_dir: ./out\n  max_steps: 2\n  per_device_train_batch_size: 4\n  max_seq_length: 64\n" + training);

@@ -14,10 +14,7 @@ public sealed class TokenizedDatasetCheckTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", "..", ".."));
-
-    private static string Llama3 => Path.Combine(Repo(), "examples", "models", "tiny-llama3");
+    private static string Llama3 => Examples.Llama3;
 
     private DatasetIssue[] Check(string model, string jsonl, int maxLength = 64)
     {

@@ -18,11 +18,8 @@ public sealed class EvaluationAndResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", "..", ".."));
-
-    private static string Llama3 => Path.Combine(Repo(), "examples", "models", "tiny-llama3");
-    private static string Data => Path.Combine(Repo(), "examples", "data", "quickstart.jsonl");
+    private static string Llama3 => Examples.Llama3;
+    private static string Data => Examples.QuickstartData;
 
     private static readonly string[] Timings = ["tokens_per_second", "elapsed_seconds"];
 

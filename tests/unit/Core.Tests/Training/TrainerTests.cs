@@ -18,11 +18,8 @@ public sealed class TrainerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", "..", ".."));
-
-    private static string Llama3 => Path.Combine(Repo(), "examples", "models", "tiny-llama3");
-    private static string Data => Path.Combine(Repo(), "examples", "data", "quickstart.jsonl");
+    private static string Llama3 => Examples.Llama3;
+    private static string Data => Examples.QuickstartData;
 
     private RunConfig Run(int maxSteps, int saveSteps = 500, int? saveTotalLimit = null, string output = "adapter") =>
         new()

@@ -12,11 +12,8 @@ namespace TrainableTokens.Core.Tests.Untrained;
 /// <summary>Model folders with untrained rows made on purpose: a tensor of the safetensors files is rewritten after an edit.</summary>
 internal static class UntrainedModels
 {
-    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, "..", "..", "..", ".."));
-
-    public static string Llama3 => Path.Combine(Repo(), "examples", "models", "tiny-llama3");
-    public static string QuickstartData => Path.Combine(Repo(), "examples", "data", "quickstart.jsonl");
+    public static string Llama3 => Examples.Llama3;
+    public static string QuickstartData => Examples.QuickstartData;
 
     /// <summary>Rewrites the file that holds <paramref name="name"/> (one file or a shard) with <paramref name="edit"/> applied to that tensor.</summary>
     public static void EditTensor(string folder, string name, Action<Tensor> edit)
