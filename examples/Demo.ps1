@@ -60,8 +60,10 @@ try {
         Replace('../out/quickstart-adapter', (Join-Path $trainDir 'adapter')).
         Replace('num_train_epochs: 3.0', 'max_steps: 12') | Set-Content $runFile
     $trained = Start-TokenTraining -Path $runFile -Verbose
-    $trained | Format-List Steps, FirstLoss, FinalLoss, Seconds, TokensPerSecond, AdapterFolder, Checkpoints, Message | Out-Host
+    $trained | Format-List Steps, FirstLoss, FinalLoss, EvalLossBefore, EvalLoss, Improved, Seconds, TokensPerSecond, AdapterFolder, Checkpoints, MetricsFile, LossCurveFile, Message | Out-Host
     if ($trained.FinalLoss -ge $trained.FirstLoss) { throw 'Training did not lower the loss.' }
+    # One line per logging step and per evaluation, as objects.
+    Get-Content $trained.MetricsFile | ConvertFrom-Json | Where-Object { $null -ne $_.eval_loss } | Format-Table step, epoch, eval_loss, eval_perplexity | Out-Host
     Get-TokenAdapter $trained.AdapterFolder | Format-List PeftType, TokenIndices, TargetModules | Out-Host
     $merged = Merge-TokenAdapter -Model $tokenModel -Adapter $trained.AdapterFolder -OutputPath (Join-Path $trainDir 'merged')
     $merged | Format-List OutputPath, BytesCopied, Seconds | Out-Host
