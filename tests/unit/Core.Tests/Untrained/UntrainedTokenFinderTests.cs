@@ -75,8 +75,9 @@ public sealed class UntrainedTokenFinderTests : IDisposable
         Assert.Equal(new long[] { 5, 10, 11, 12, 20 }, chunked.Rows.Select(r => r.Row));
         Assert.Equal(whole.MedianNorm, chunked.MedianNorm);
         using var all = checkpoint.Load(name);
+        // Norms are float32 (the scan keeps no float64 copy of a chunk): 6 significant digits.
         for (long i = 0; i < 64; i++)
-            Assert.Equal(all[i].to(ScalarType.Float64).norm().item<double>(), chunked.Norm(i), 12);
+            Assert.Equal(all[i].to(ScalarType.Float64).norm().item<double>(), chunked.Norm(i), 5);
     }
 
     [Fact]
