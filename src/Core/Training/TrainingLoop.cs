@@ -38,6 +38,9 @@ internal sealed record LoopSetup
 /// </summary>
 internal static class TrainingLoop
 {
+    /// <summary>Tests set this (on their own thread) to make logging steps skip their rewrites, as a long run's do.</summary>
+    [ThreadStatic] internal static double? HistoryRewriteFactor;
+
     public static TrainingResult Run(LoopSetup s, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
     {
         var train = s.Train;
@@ -77,10 +80,25 @@ internal static class TrainingLoop
         double? evalLossBefore = resumed?.EvalLossBefore;
         var cancelled = false;
 
-        void WriteHistory()
+        // The files are rewritten whole (atomically), so their cost grows with the history: a logging step alone rewrites
+        // them only once the time since the last write is 20 times what that write took (at most ~5% of the run), while
+        // checkpoints, evaluations and the end always do. Early on, when a write is cheap, that is every logging step.
+        var sinceWrite = Stopwatch.StartNew();
+        var writeCost = TimeSpan.Zero;
+        var unwritten = false;
+        void WriteHistory(bool force = true)
         {
+            if (!force && sinceWrite.Elapsed.TotalSeconds < writeCost.TotalSeconds * (HistoryRewriteFactor ?? 20))
+            {
+                unwritten = true;
+                return;
+            }
+            var write = Stopwatch.StartNew();
             output.WriteRunFile(MetricsLog.FileName, MetricsLog.ToJsonLines(history));
             output.WriteRunFile(LossCurveSvg.FileName, new UTF8Encoding(false).GetBytes(LossCurveSvg.Render(history, totalSteps)));
+            writeCost = write.Elapsed;
+            sinceWrite.Restart();
+            unwritten = false;
         }
 
         try
@@ -202,7 +220,7 @@ internal static class TrainingLoop
                         }, keep: bestCheckpoint);
                     }
                     // After the checkpoint, so a kill between the two leaves a history the checkpoint covers.
-                    if (logged || evalLoss is not null) WriteHistory();
+                    if (logged || evalLoss is not null) WriteHistory(force: evalLoss is not null || checkpoint is not null || last || stopped);
                     progress?.Report(new TrainingProgress(step, totalSteps, epochValue, intervalLoss, schedule.At(step),
                         seconds > 0 ? result.Tokens / seconds : 0, TimeSpan.FromSeconds(Elapsed()), logged, checkpoint)
                     {
@@ -214,6 +232,7 @@ internal static class TrainingLoop
                 }
                 epoch++;
             }
+            if (unwritten) WriteHistory();
         }
         catch
         {

@@ -298,6 +298,32 @@ public sealed class EvaluationAndResumeTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "all")));
     }
 
+    [Fact]
+    public void Metrics_hold_every_logged_step_at_the_end_and_at_a_cancel_however_often_they_were_rewritten()
+    {
+        // As in a long run, where rewriting the whole history costs more than a step: logging steps alone write nothing.
+        TrainingLoop.HistoryRewriteFactor = double.MaxValue;
+        try
+        {
+            RunBoth();
+        }
+        finally
+        {
+            TrainingLoop.HistoryRewriteFactor = null;
+        }
+    }
+
+    private void RunBoth()
+    {
+        var whole = Train(Run("every", t => t with { EvalSplit = 0, EvalStrategy = "no", EvalSteps = null, LoadBestModelAtEnd = false, LoggingSteps = 1, MaxSteps = 40, SaveSteps = 1000 }));
+        var stopped = Train(Run("cancel", t => t with { EvalSplit = 0, EvalStrategy = "no", EvalSteps = null, LoadBestModelAtEnd = false, LoggingSteps = 1, MaxSteps = 40, SaveSteps = 5 }), cancelAt: 13);
+
+        Assert.Equal(Enumerable.Range(1, 40), MetricsLines(whole.AdapterFolder!).Select(l => (int)l["step"]!));
+        Assert.Equal(whole.LossHistory.Count, MetricsLines(whole.AdapterFolder!).Count);
+        Assert.True(stopped.Cancelled);
+        Assert.Equal(Enumerable.Range(1, 13), MetricsLines(Path.Combine(_dir, "cancel")).Select(l => (int)l["step"]!));
+    }
+
     /// <summary>The run is refused before anything is loaded or written: the preflight's one error.</summary>
     private static TrainableTokens.Core.Configuration.ConfigFinding Refused(Action train) =>
         Assert.Single(Assert.Throws<InvalidConfigException>(train).Findings);
