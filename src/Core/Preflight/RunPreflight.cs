@@ -52,9 +52,11 @@ public static class RunPreflight
 
         findings.AddRange(tokens.Findings);
         findings.AddRange(training.Findings);
+        var read = new HashSet<ConfigFinding>(config.Origin?.State.Findings ?? []);
         var ordered = findings.Select((f, i) => (f, i))
             .OrderBy(x => x.f.Line ?? int.MaxValue).ThenBy(x => x.f.Column ?? 0).ThenBy(x => x.i)
-            .Select(x => overrides.Rename(x.f)).ToList();
+            // What reading the file found is about the file's text (a value that is not a number, say): it keeps its line.
+            .Select(x => read.Contains(x.f) ? x.f : overrides.Rename(x.f)).ToList();
         var report = new PreflightReport(ordered, skipped);
         if (report.HasErrors || config.TrainableTokens is null || model is null || dataset is null || data is null || identity is null || outputDir is null) return report;
         var adapter = TrainableTokensAdapterConfig.From(config.TrainableTokens) with { BaseModelNameOrPath = model.Value.Folder };

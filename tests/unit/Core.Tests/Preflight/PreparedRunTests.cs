@@ -111,6 +111,17 @@ public sealed class PreparedRunTests : IDisposable
     }
 
     [Fact]
+    public void A_file_value_that_cannot_be_read_stays_a_file_error_at_its_line_when_overridden()
+    {
+        var file = RunFile("  learning_rate: fast\n");
+
+        var finding = Assert.Single(Check(file, new RunOverrides { LearningRate = 0.01, Parameters = Parameters }).Findings);
+
+        Assert.Equal(("training.learning_rate", 10), (finding.Field, finding.Line!.Value));
+        Assert.Contains("fast", finding.Message);
+    }
+
+    [Fact]
     public void A_model_override_that_is_no_model_folder_is_reported_under_the_parameter()
     {
         var finding = Assert.Single(Check(RunFile(), new RunOverrides { BaseModel = Path.Combine(_dir, "nowhere"), Parameters = Parameters }).Findings);
