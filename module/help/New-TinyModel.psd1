@@ -20,6 +20,7 @@
         NumKeyValueHeads = 'The number of key/value heads for grouped-query attention (default 2; must divide -NumHeads; ignored for gpt2).'
         MaxPositions     = 'max_position_embeddings (n_positions for gpt2), default 128.'
         SlidingWindow    = 'The sliding-window size written to config.json (mistral).'
+        Tokenizer        = 'A model or tokenizer folder whose tokenizer files (tokenizer.json, tokenizer_config.json and the rest) are copied in, so the new model can be trained as it is: the vocabulary grows to the tokenizer''s size (an explicit -VocabSize smaller than that is an error), and config.json''s bos_token_id and eos_token_id come from the tokenizer.'
         Force            = 'Replace -Path if it exists and New-TinyModel wrote it.'
     }
     Inputs      = @(
@@ -38,6 +39,15 @@
             Title   = 'A sharded bfloat16 Gemma with a tied head'
             Code    = 'New-TinyModel gemma ./models/tiny-gemma -Dtype bfloat16 -MaxShardBytes 20000 -Force'
             Remarks = 'Splits the weights over several model-0000N-of-0000M.safetensors files listed in model.safetensors.index.json.'
+        }
+        @{
+            Title   = 'A tiny model that trains as it is, with a real tokenizer'
+            Code    = @'
+New-TinyModel qwen2 ./models/tiny-qwen2 -Tokenizer ./examples/models/tiny-llama3 -Untied
+New-TrainableTokensConfig -TokenIndex 10002, 10003 -IncludeOutputHead -MaxSeqLength 64 |
+    Start-TokenTraining -Model ./models/tiny-qwen2 -Dataset ./examples/data/quickstart.jsonl -OutputPath ./out/tiny-qwen2 -MaxSteps 20
+'@
+            Remarks = 'Without -Tokenizer a tiny model has no tokenizer.json, which training needs to tokenise the data.'
         }
         @{
             Title   = 'Run the new model'

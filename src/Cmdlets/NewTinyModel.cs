@@ -41,6 +41,11 @@ public sealed class NewTinyModel : PSCmdlet
     [Parameter, ValidateRange(2, 1_000_000)] public int MaxPositions { get; set; } = 128;
     [Parameter, ValidateRange(1, int.MaxValue)] public int SlidingWindow { get; set; }
 
+    /// <summary>A model or tokenizer folder whose tokenizer files are copied in.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Tokenizer { get; set; } = "";
+
     [Parameter] public SwitchParameter Force { get; set; }
 
     protected override void EndProcessing()
@@ -50,11 +55,19 @@ public sealed class NewTinyModel : PSCmdlet
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("Give -Tied or -Untied, not both."), "TiedAndUntied", ErrorCategory.InvalidArgument, null));
         }
         var path = GetUnresolvedProviderPathFromPSPath(Path);
+        var tokenizer = MyInvocation.BoundParameters.ContainsKey(nameof(Tokenizer)) ? GetUnresolvedProviderPathFromPSPath(Tokenizer) : null;
         try
         {
             CheckOutput(path, Force);
+            if (tokenizer is not null && MyInvocation.BoundParameters.ContainsKey(nameof(VocabSize)) && TokenizerSize(tokenizer) is var size && VocabSize < size)
+            {
+                WriteError(new ErrorRecord(new ArgumentException(
+                    $"-VocabSize {VocabSize} is smaller than the tokenizer in '{tokenizer}' ({size} tokens): its ids past {VocabSize - 1} would have no embedding row. Leave -VocabSize out to take the tokenizer's size, or give {size} or more."),
+                    "VocabSmallerThanTokenizer", ErrorCategory.InvalidArgument, VocabSize));
+                return;
+            }
             if (!ShouldProcess(path, $"Write a random {ModelType} model")) return;
-            WriteObject(Create(path, this));
+            WriteObject(Create(path, this, tokenizer));
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
@@ -66,7 +79,14 @@ public sealed class NewTinyModel : PSCmdlet
     private static void CheckOutput(string path, bool force) => TrainableTokens.Core.AtomicFolder.EnsureWritable(path, force, TrainableTokens.Core.Models.TinyModelFactory.Writer);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PSObject Create(string path, NewTinyModel p)
+    private static int TokenizerSize(string folder)
+    {
+        using var tokenizer = TrainableTokens.Core.Tokenization.ModelTokenizer.Load(folder);
+        return tokenizer.Size;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static PSObject Create(string path, NewTinyModel p, string? tokenizer)
     {
         var spec = new TinyModelSpec
         {
@@ -83,6 +103,7 @@ public sealed class NewTinyModel : PSCmdlet
             NumKeyValueHeads = p.ModelType == "gpt2" ? p.NumHeads : p.NumKeyValueHeads,
             MaxPositions = p.MaxPositions,
             SlidingWindow = p.SlidingWindow > 0 ? p.SlidingWindow : null,
+            TokenizerFolder = tokenizer,
         };
         var config = TinyModelFactory.Create(path, spec, p.Force);
         var result = new PSObject();

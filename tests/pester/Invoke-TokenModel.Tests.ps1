@@ -39,6 +39,30 @@ Describe 'New-TinyModel' {
         $files | ForEach-Object { Join-Path $m.Path $_ | Should -Exist }
     }
 
+    It 'copies a tokenizer in with -Tokenizer, sized so that the model trains as it is' {
+        $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
+        $m = New-TinyModel qwen2 (Join-Path $work 'with-tokenizer') -Tokenizer (Join-Path $examples 'models/tiny-llama3') -Untied -Seed 2
+        $config = Get-Content -Raw (Join-Path $m.Path 'config.json') | ConvertFrom-Json
+        $llama3 = Get-Content -Raw (Join-Path $examples 'models/tiny-llama3/config.json') | ConvertFrom-Json
+
+        $m.VocabSize | Should -Be $llama3.vocab_size
+        # The ids of the tokenizer's own bos and eos tokens (Llama 3's <|begin_of_text|> and <|end_of_text|>).
+        $config.bos_token_id | Should -Be (ConvertTo-TokenId $m.Path '<|begin_of_text|>' -NoSpecialTokens).Ids[0]
+        $config.eos_token_id | Should -Be (ConvertTo-TokenId $m.Path '<|end_of_text|>' -NoSpecialTokens).Ids[0]
+        Join-Path $m.Path 'tokenizer.json' | Should -Exist
+        $result = New-TrainableTokensConfig -TokenIndex 10002 -MaxSeqLength 32 -BatchSize 2 |
+            Start-TokenTraining -Model $m.Path -Dataset (Join-Path $examples 'data/quickstart.jsonl') -OutputPath (Join-Path $work 'with-tokenizer-out') -MaxSteps 2
+        $result.Steps | Should -Be 2
+    }
+
+    It 'refuses a -VocabSize smaller than the tokenizer, writing nothing' {
+        $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
+        New-TinyModel llama (Join-Path $work 'too-small') -Tokenizer (Join-Path $examples 'models/tiny-llama3') -VocabSize 100 -ErrorVariable err -ErrorAction SilentlyContinue |
+            Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VocabSmallerThanTokenizer,*'
+        Join-Path $work 'too-small' | Should -Not -Exist
+    }
+
     It 'refuses to replace an existing folder without -Force, and writes nothing with -WhatIf' {
         $path = Join-Path $work 'exists'
         $null = New-TinyModel llama $path

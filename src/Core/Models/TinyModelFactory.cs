@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Runtime;
+using TrainableTokens.Core.Tokenization;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Models;
@@ -25,9 +26,27 @@ public static class TinyModelFactory
     /// <summary>Writes the folder atomically and returns the config it describes. An existing folder is replaced only with <paramref name="overwrite"/>.</summary>
     public static ModelConfig Create(string folder, TinyModelSpec spec, bool overwrite = false)
     {
+        spec = WithTokenizer(spec);
         ModelConfig? config = null;
-        AtomicFolder.Write(folder, temp => config = WriteInto(temp, spec), overwrite, Writer);
+        AtomicFolder.Write(folder, temp =>
+        {
+            config = WriteInto(temp, spec);
+            if (spec.TokenizerFolder is { } tokenizer) TokenizerFiles.CopyInto(tokenizer, temp);
+        }, overwrite, Writer);
         return config!;
+    }
+
+    /// <summary>The spec sized for its tokenizer (read before anything is written, so a bad one writes nothing).</summary>
+    private static TinyModelSpec WithTokenizer(TinyModelSpec spec)
+    {
+        if (spec.TokenizerFolder is not { } folder) return spec;
+        using var tokenizer = ModelTokenizer.Load(folder);
+        return spec with
+        {
+            VocabSize = Math.Max(spec.VocabSize, tokenizer.Size),
+            BosTokenId = spec.BosTokenId ?? tokenizer.BosTokenId,
+            EosTokenId = spec.EosTokenId ?? tokenizer.EosTokenId,
+        };
     }
 
     private static ModelConfig WriteInto(string folder, TinyModelSpec spec)
@@ -89,8 +108,8 @@ public static class TinyModelFactory
             fields["attn_pdrop"] = 0.1;
             fields["embd_pdrop"] = 0.1;
             fields["resid_pdrop"] = 0.1;
-            fields["bos_token_id"] = s.VocabSize - 1;
-            fields["eos_token_id"] = s.VocabSize - 1;
+            fields["bos_token_id"] = s.BosTokenId ?? s.VocabSize - 1;
+            fields["eos_token_id"] = s.EosTokenId ?? s.VocabSize - 1;
             fields["layer_norm_epsilon"] = 1e-5;
             fields["n_ctx"] = s.MaxPositions;
             fields["n_embd"] = s.HiddenSize;
@@ -121,8 +140,8 @@ public static class TinyModelFactory
         fields["rms_norm_eps"] = 1e-6;
         fields["rope_theta"] = s.RopeTheta;
         fields["tie_word_embeddings"] = s.TieWordEmbeddings ?? s.ModelType == "gemma";
-        fields["bos_token_id"] = 1;
-        fields["eos_token_id"] = 2;
+        fields["bos_token_id"] = s.BosTokenId ?? 1;
+        fields["eos_token_id"] = s.EosTokenId ?? 2;
         switch (s.ModelType)
         {
             case "llama":

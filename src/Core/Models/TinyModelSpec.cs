@@ -32,4 +32,12 @@ public sealed record TinyModelSpec
     public int? SlidingWindow { get; init; }
     /// <summary>Llama's attention_bias (biases on q, k, v and o).</summary>
     public bool AttentionBias { get; init; }
+    /// <summary>
+    /// A folder whose tokenizer files are copied in, so the model can be trained as it is: the vocabulary grows to the
+    /// tokenizer's size when <see cref="VocabSize"/> is smaller, and bos/eos ids come from the tokenizer.
+    /// </summary>
+    public string? TokenizerFolder { get; init; }
+    /// <summary>config.json's bos_token_id and eos_token_id; null keeps the architecture's defaults (set from the tokenizer's when one is given).</summary>
+    public int? BosTokenId { get; init; }
+    public int? EosTokenId { get; init; }
 }
