@@ -164,7 +164,7 @@ internal sealed record TrainerState
             $"The checkpoint '{checkpoint}' belongs to another run: {what}. {fix}", path);
         const string Afresh = "or start afresh without resume_from_checkpoint";
         if (!TokenIndices.SequenceEqual(run.TokenIndices))
-            throw Mismatch($"it trained token ids {Preview(TokenIndices)}, but the run file asks for {Preview(run.TokenIndices)}", $"Resume with the run file that wrote it, {Afresh}.");
+            throw Mismatch($"it trained token ids {Preview(TokenIndices)}, but this run asks for {Preview(run.TokenIndices)}", $"Resume with the run file that wrote it, {Afresh}.");
         if (ModelFingerprint is { } model && model != run.ModelFingerprint)
             throw Mismatch($"it was trained on another model (config.json or the weights' names, shapes or dtypes differ from '{run.ModelFolder}')", $"Resume with the model it was trained on, {Afresh}.");
         if (TrainDataFingerprint is { } trainData && trainData != run.TrainDataFingerprint)
@@ -173,7 +173,7 @@ internal sealed record TrainerState
             throw Mismatch(EvalDataFingerprint is null ? "it evaluated nothing, but this run evaluates" : run.EvalDataFingerprint is null ? "it evaluated, but this run has no evaluation data" : "its evaluation examples differ from this run's (eval_dataset or eval_split changed)",
                 $"Resume with the evaluation settings it was trained with, {Afresh}.");
         if (Seed != run.Seed)
-            throw Mismatch($"it was written with seed {Seed}, but the run file has seed {run.Seed}, so the data order would differ", $"Set seed back to {Seed}, {Afresh}.");
+            throw Mismatch($"it was written with seed {Seed}, but this run has seed {run.Seed} (from the run file or -Seed), so the data order would differ", $"Set seed back to {Seed}, {Afresh}.");
         if (TrainBatchSize > 0 && TrainBatchSize != run.BatchSize)
             throw Mismatch($"it was trained with per_device_train_batch_size {TrainBatchSize}, but the run file has {run.BatchSize}", $"Set it back to {TrainBatchSize}, {Afresh}.");
         if (GradientAccumulationSteps is { } accumulation && accumulation != run.GradientAccumulationSteps)

@@ -198,7 +198,7 @@ public sealed class TrainerTests : IDisposable
         var e = Assert.Throws<InvalidConfigException>(() => Trainer.Run(new TrainingRequest(other)));
         var finding = Assert.Single(e.Findings);
         Assert.Equal("training.resume_from_checkpoint", finding.Field);
-        Assert.Contains("trained token ids [10002, 10003], but the run file asks for [10004]", finding.Message);
+        Assert.Contains("trained token ids [10002, 10003], but this run asks for [10004]", finding.Message);
     }
 
     [Fact]
