@@ -66,7 +66,8 @@ public static class ModelConfigReader
         var type = f.String("model_type") ?? throw f.Missing("model_type");
         if (!ModelArchitectures.IsSupported(type))
             throw new InvalidModelFolderException(
-                $"'{path}': model_type '{Shorten(type)}' is not supported. Supported: {string.Join(", ", ModelArchitectures.Supported)}.", path);
+                $"'{path}': model_type '{Shorten(type)}'{Architecture(f)} is not supported, so nothing was loaded. " +
+                $"Supported model_type values: {string.Join(", ", ModelArchitectures.Supported)}.", path);
         var config = type == "gpt2" ? ParseGpt2(f) : ParseLlamaFamily(f, type);
         Validate(config, f);
         // Only now, with the layer count checked, is anything sized by it built.
@@ -151,7 +152,9 @@ public static class ModelConfigReader
         var element = f.Object(name);
         if (element is null) return RopeScaling.None;
         var s = new Fields(element.Value, f.Path, name + ".");
-        var type = s.String("rope_type") ?? s.String("type") ?? "default";
+        // transformers reads "rope_type" first and falls back to the older "type"; the message names the key the file uses.
+        var typeKey = s.String("rope_type") is not null ? "rope_type" : "type";
+        var type = s.String(typeKey) ?? "default";
         var scaling = type switch
         {
             "default" => RopeScaling.None,
@@ -162,7 +165,8 @@ public static class ModelConfigReader
                 s.Double("high_freq_factor") ?? throw s.Missing("high_freq_factor"),
                 s.Int("original_max_position_embeddings") ?? throw s.Missing("original_max_position_embeddings")),
             _ => throw new InvalidModelFolderException(
-                $"'{f.Path}': rope scaling type '{Shorten(type)}' is not supported. Supported: default, linear, llama3.", f.Path),
+                $"'{f.Path}': {name}.{typeKey} is '{Shorten(type)}', a rope scaling this engine does not implement, so nothing was loaded. " +
+                "Supported: default, linear, llama3.", f.Path),
         };
         if (scaling.Type == "default") return scaling;
         s.Require(double.IsFinite(scaling.Factor) && scaling.Factor > 0, "factor", $"is {Number(scaling.Factor)}; it must be a positive number (the context is stretched by it)");
@@ -278,6 +282,9 @@ public static class ModelConfigReader
         return message.Length <= 200 ? message : message[..197] + "...";
     }
 
+    /// <summary>" (Qwen3ForCausalLM)" from the config's architectures, so the message says which model it is; empty when it does not say.</summary>
+    private static string Architecture(Fields f) => f.FirstText("architectures") is { } name ? $" ({Shorten(name)})" : "";
+
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
@@ -362,6 +369,20 @@ public static class ModelConfigReader
 
         /// <summary>An object value, null when absent or null; anything else is an error rather than silently ignored.</summary>
         public JsonElement? Object(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.Object ? v : throw Wrong(name, "an object", v) : null;
+
+        /// <summary>The first entry of a list of strings, or null for anything else; never an error (it only labels messages).</summary>
+        public string? FirstText(string name)
+        {
+            if (Get(name) is not { ValueKind: JsonValueKind.Array } list || list.GetArrayLength() == 0 || list[0].ValueKind != JsonValueKind.String) return null;
+            try
+            {
+                return list[0].GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
 
         public JsonElement? Array(string name) => Get(name) is { } v ? v.ValueKind == JsonValueKind.Array ? v : throw Wrong(name, "a list", v) : null;
     }

@@ -50,14 +50,18 @@ public static class ModelLoader
     /// <paramref name="deviceType"/>:<paramref name="deviceIndex"/> (a weight missing or misshapen, too little memory), or
     /// null when it would load. Reads headers only and does not start libtorch, so a check before training can ask it.
     /// </summary>
-    public static TrainableTokensException? WhyNotLoadable(string folder, ScalarType dtype, string deviceType, int deviceIndex)
+    public static TrainableTokensException? WhyNotLoadable(string folder, ScalarType dtype, string deviceType, int deviceIndex) =>
+        WhyNotLoadable(folder, dtype, deviceType, deviceIndex, availableBytes: null);
+
+    /// <summary>As the public overload; <paramref name="availableBytes"/> stands in for what the device has free (tests).</summary>
+    internal static TrainableTokensException? WhyNotLoadable(string folder, ScalarType dtype, string deviceType, int deviceIndex, long? availableBytes)
     {
         try
         {
             var config = ModelConfigReader.ReadFolder(folder);
             using var checkpoint = Checkpoint.OpenFolder(folder);
             var plan = Plan(folder, config, checkpoint);
-            var memory = MemoryCheck.For(folder, plan, dtype, deviceType, deviceIndex, availableBytes: null);
+            var memory = MemoryCheck.For(folder, plan, dtype, deviceType, deviceIndex, availableBytes);
             return memory.Available() is { } available && memory.NeededBytes > available ? memory.TooLittle(available, null) : null;
         }
         catch (TrainableTokensException e)
