@@ -20,7 +20,7 @@ public sealed class CausalLanguageModel : IDisposable
     private readonly DecoderLayer[] _layers;
     private readonly Norm _finalNorm;
 
-    public CausalLanguageModel(ModelConfig config, Dictionary<string, Tensor> weights)
+    internal CausalLanguageModel(ModelConfig config, Dictionary<string, Tensor> weights)
     {
         var spec = ModelArchitectures.Spec(config.ModelType);
         Config = config;

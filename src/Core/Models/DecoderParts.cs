@@ -32,8 +32,9 @@ internal sealed class DecoderParts
     {
         var path = layer + "." + name;
         var weight = _weights[path + ".weight"];
-        var bias = _weights.GetValueOrDefault(path + ".bias");
-        ILinearLayer linear = Spec.Conv1D ? new Conv1DLayer(path, weight, bias!) : new LinearLayer(path, weight, bias);
+        ILinearLayer linear = Spec.Conv1D
+            ? new Conv1DLayer(path, weight, _weights[path + ".bias"])
+            : new LinearLayer(path, weight, _weights.GetValueOrDefault(path + ".bias"));
         return Linears.Add(linear);
     }
 
