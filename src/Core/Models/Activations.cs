@@ -15,13 +15,16 @@ public static class Activations
                 $"'{configPath}': activation '{name}' is not supported. Supported: {string.Join(", ", Known)}.", configPath);
     }
 
-    public static Tensor Apply(string name, Tensor x) => name switch
+    public static Tensor Apply(string name, Tensor x) => Of(name)(x);
+
+    /// <summary>The activation as a function, resolved once when a model is built.</summary>
+    public static System.Func<Tensor, Tensor> Of(string name) => name switch
     {
-        "silu" or "swish" => nn.functional.silu(x),
-        "gelu" => nn.functional.gelu(x),
+        "silu" or "swish" => x => nn.functional.silu(x),
+        "gelu" => x => nn.functional.gelu(x),
         // gelu_new and gelu_pytorch_tanh are both the tanh approximation 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))).
-        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
-        "relu" => nn.functional.relu(x),
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        "relu" => x => nn.functional.relu(x),
         _ => throw new System.ArgumentException($"Unknown activation '{name}'.", nameof(name)),
     };
 }

@@ -7,25 +7,39 @@ using static TorchSharp.torch;
 namespace TrainableTokens.Core.Models;
 
 /// <summary>
-/// A decoder-only causal language model with Hugging Face's parameter names and outputs. Weights are frozen
-/// tensors (no gradients); gradients flow through activations to whatever a tuner makes trainable.
+/// A decoder-only causal language model with Hugging Face's parameter names and outputs: one decoder, built from the
+/// <see cref="DecoderSpec"/> that <see cref="ModelArchitectures"/> gives its model_type. Weights are frozen tensors (no
+/// gradients); gradients flow through activations to whatever a tuner makes trainable. Tuners wrap the input
+/// embedding, the head (<see cref="InputEmbedding"/>, <see cref="Head"/>) or any projection (<see cref="LinearLayers"/>).
 /// </summary>
-public abstract class CausalLanguageModel : IDisposable
+public sealed class CausalLanguageModel : IDisposable
 {
     private readonly Dictionary<string, Tensor> _weights;
+    private readonly bool _scaleEmbedding;
+    private readonly PositionEncoding _positions;
+    private readonly DecoderLayer[] _layers;
+    private readonly Norm _finalNorm;
 
-    protected CausalLanguageModel(ModelConfig config, Dictionary<string, Tensor> weights, string embeddingName, string? headName)
+    internal CausalLanguageModel(ModelConfig config, Dictionary<string, Tensor> weights)
     {
+        var spec = ModelArchitectures.Spec(config.ModelType);
         Config = config;
         _weights = weights;
-        var embedding = weights[embeddingName];
+        var embedding = weights[spec.Embedding + ".weight"];
         Dtype = embedding.dtype;
         Device = embedding.device;
-        InputEmbedding = new EmbeddingTable(ModelArchitectures.InputEmbeddingPath(config.ModelType), embedding);
+        InputEmbedding = new EmbeddingTable(spec.Embedding, embedding);
         // A tied head is the embedding tensor itself, as in Hugging Face; an untied one has its own weight. A head bias
         // is used when the architecture lists one among its weights.
         var headPath = ModelArchitectures.LmHeadPath(config.ModelType);
-        Head = new LinearHead(headPath, headName is null ? embedding : weights[headName], weights.GetValueOrDefault(headPath + ".bias"));
+        Head = new LinearHead(headPath, config.TieWordEmbeddings ? embedding : weights[headPath + ".weight"], weights.GetValueOrDefault(headPath + ".bias"));
+        var parts = new DecoderParts(spec, config, weights, Device);
+        _scaleEmbedding = spec.ScaleEmbedding;
+        _positions = spec.Positions.Build(parts);
+        _layers = new DecoderLayer[config.NumLayers];
+        for (int l = 0; l < _layers.Length; l++) _layers[l] = new DecoderLayer(parts, l);
+        _finalNorm = parts.Norm(spec.FinalNorm);
+        LinearLayers = parts.Linears;
     }
 
     public ModelConfig Config { get; }
@@ -37,6 +51,9 @@ public abstract class CausalLanguageModel : IDisposable
 
     /// <summary>The LM head; a tuner may replace it with a wrapper.</summary>
     public ILanguageModelHead Head { get; set; }
+
+    /// <summary>Every projection by module path (<c>model.layers.0.self_attn.q_proj</c>); a tuner may replace one with a wrapper.</summary>
+    public LinearLayerTable LinearLayers { get; }
 
     /// <summary>Every weight by its Hugging Face name (a tied head has no entry of its own).</summary>
     public IReadOnlyDictionary<string, Tensor> Weights => _weights;
@@ -64,13 +81,22 @@ public abstract class CausalLanguageModel : IDisposable
         return output;
     }
 
-    /// <summary>The architecture's body: embeddings to the final normalised hidden state. Adds entry 0 and each
-    /// layer's output but the last to <paramref name="hidden"/> when it is not null.</summary>
-    protected abstract Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden);
-
-    protected Tensor W(string name) => _weights[name];
-
-    protected Tensor? OptionalW(string name) => _weights.TryGetValue(name, out var t) ? t : null;
+    /// <summary>Embeddings to the final normalised hidden state. Adds entry 0 and each layer's output but the last to
+    /// <paramref name="hidden"/> when it is not null.</summary>
+    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden)
+    {
+        var h = InputEmbedding.Embed(ids);
+        // Gemma multiplies by sqrt(hidden_size) rounded to the model's dtype, exactly as Hugging Face does.
+        if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, h.device);
+        h = _positions.Embed(h, positions);
+        var angles = _positions.Angles(positions, h.dtype);
+        foreach (var layer in _layers)
+        {
+            hidden?.Add(h);
+            h = layer.Forward(h, angles, mask);
+        }
+        return _finalNorm.Forward(h);
+    }
 
     private void CheckVocabulary(Tensor ids)
     {
@@ -83,14 +109,9 @@ public abstract class CausalLanguageModel : IDisposable
         }
     }
 
-    /// <summary>Releases tensors an architecture owns besides its weights.</summary>
-    protected virtual void DisposeArchitecture()
-    {
-    }
-
     public void Dispose()
     {
-        DisposeArchitecture();
+        _positions.Dispose();
         foreach (var t in _weights.Values) t.Dispose();
         GC.SuppressFinalize(this);
     }

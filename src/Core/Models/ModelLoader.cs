@@ -114,12 +114,12 @@ public static class ModelLoader
     {
         // The model owns its weights for its whole life, whatever dispose scope was active when they were made.
         foreach (var w in weights.Values) w.DetachFromDisposeScope();
-        return config.ModelType == "gpt2" ? new Gpt2Model(config, weights) : new LlamaFamilyModel(config, weights);
+        return new CausalLanguageModel(config, weights);
     }
 
     /// <summary>Every weight the architecture needs, in Hugging Face naming and order.</summary>
     public static IEnumerable<WeightShape> ExpectedWeights(ModelConfig config) =>
-        config.ModelType == "gpt2" ? Gpt2Model.WeightShapes(config) : LlamaFamilyModel.WeightShapes(config);
+        ModelArchitectures.Spec(config.ModelType).WeightShapes(config);
 
     /// <summary>The name a weight has in this checkpoint: with the base-model prefix as a *ForCausalLM saves it, or
     /// without it as a bare base model saves it; null when neither is there.</summary>
