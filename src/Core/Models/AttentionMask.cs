@@ -40,7 +40,8 @@ public sealed class AttentionMask : System.IDisposable
             if (key > 0) allowed = allowed.logical_and(q - k < key);
             var allowed4 = allowed.unsqueeze(0).unsqueeze(0); // [1, 1, seq, seq]
             if (_padding is not null) allowed4 = allowed4.logical_and(_padding.unsqueeze(1).unsqueeze(1)); // keys only
-            mask = zeros(allowed4.shape, _dtype, _device).masked_fill(allowed4.logical_not(), finfo(_dtype).min).MoveToOuterDisposeScope();
+            // Owned by this object (disposed with it), not by the scope of the layer that first asks for it.
+            mask = zeros(allowed4.shape, _dtype, _device).masked_fill(allowed4.logical_not(), finfo(_dtype).min).DetachFromDisposeScope();
         }
         _byWindow[key] = mask;
         return mask;

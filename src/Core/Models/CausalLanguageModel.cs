@@ -93,7 +93,11 @@ public sealed class CausalLanguageModel : IDisposable
         foreach (var layer in _layers)
         {
             hidden?.Add(h);
-            h = layer.Forward(h, angles, mask);
+            // A scope per layer: the layer's temporaries (q/k/v, attention scores, the MLP's wide tensors) go as soon as
+            // it is done, instead of living until the whole pass ends (about 11 MiB a token at 8B size). What autograd
+            // saved for backward stays alive through its own references.
+            using var layerScope = NewDisposeScope();
+            h = layer.Forward(h, angles, mask).MoveToOuterDisposeScope();
         }
         return _finalNorm.Forward(h);
     }
