@@ -49,6 +49,8 @@ public sealed class PreparedRun
     public string OutputDir { get; }
     /// <summary>The folder the run file's relative paths are relative to (resume_from_checkpoint among them).</summary>
     public string BaseDirectory { get; }
+    /// <summary>The token ids whose embedding or head rows the preflight found untrained; null when it did not scan.</summary>
+    internal IReadOnlySet<long>? UntrainedTokenIds { get; init; }
     /// <summary>What the preflight warned about; the run goes ahead with them.</summary>
     public IReadOnlyList<ConfigFinding> Warnings { get; }
 }

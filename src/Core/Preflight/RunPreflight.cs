@@ -43,7 +43,7 @@ public static class RunPreflight
         CheckLoadable(model, train, invalid, training);
         if (!EvalDatasetCheck.Check(train, baseDirectory, invalid, training)) invalid.Add("training.eval_dataset");
         var dataset = CheckDataset(request, train, baseDirectory, model, invalid, training, skipped, missing);
-        UntrainedTokenCheck.Report(request, config, model, dataset?.Dataset, invalid, tokens, training);
+        var untrained = UntrainedTokenCheck.Report(request, config, model, dataset?.Dataset, invalid, tokens, training);
         var data = PrepareData(dataset, train, invalid, training);
         var identity = data is null || model is null || config.TrainableTokens is null ? null
             : new RunIdentity(config.TrainableTokens.TokenIndices.Select(i => (long)i).ToList(), model.Value.Folder, ModelFingerprint.Of(model.Value.Folder),
@@ -63,7 +63,7 @@ public static class RunPreflight
         return report with
         {
             Run = new PreparedRun(config, adapter, model.Value.Folder, model.Value.Config, dataset.Value.File, dataset.Value.Dataset, data, identity,
-                outputDir, baseDirectory, ordered),
+                outputDir, baseDirectory, ordered) { UntrainedTokenIds = untrained },
         };
     }
 

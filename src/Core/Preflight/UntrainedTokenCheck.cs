@@ -74,15 +74,16 @@ public static class UntrainedTokenCheck
 
     /// <summary>
     /// The preflight's part: only when the preflight tokenises the dataset (Test-TrainableTokensConfig and
-    /// Start-TokenTraining), because it reads the embedding (and head) weights, not only the headers.
+    /// Start-TokenTraining), because it reads the embedding (and head) weights, not only the headers. Returns the
+    /// untrained token ids it found (so training need not scan again), or null when it did not scan.
     /// </summary>
-    internal static void Report(PreflightRequest request, RunConfig config, (string Folder, ModelConfig Config)? model, TokenizedDataset? dataset,
+    internal static IReadOnlySet<long>? Report(PreflightRequest request, RunConfig config, (string Folder, ModelConfig Config)? model, TokenizedDataset? dataset,
         HashSet<string> invalid, ConfigValidator tokens, ConfigValidator training)
     {
-        if (!request.TokenizeDataset || model is not { } m) return;
+        if (!request.TokenizeDataset || model is not { } m) return null;
         var indices = config.TrainableTokens?.TokenIndices;
-        if (indices is null || indices.Count == 0 || indices.Any(i => i < 0 || i >= m.Config.VocabSize)) return;
-        if (invalid.Any(f => f.StartsWith("trainable_tokens.", StringComparison.Ordinal))) return;
+        if (indices is null || indices.Count == 0 || indices.Any(i => i < 0 || i >= m.Config.VocabSize)) return null;
+        if (invalid.Any(f => f.StartsWith("trainable_tokens.", StringComparison.Ordinal))) return null;
         try
         {
             using var checkpoint = Checkpoint.OpenFolder(m.Folder);
@@ -96,11 +97,11 @@ public static class UntrainedTokenCheck
             }
             catch (ArgumentException)
             {
-                return; // an invalid regex, already reported
+                return null; // an invalid regex, already reported
             }
             using var tokenizer = LoadTokenizer(m.Folder);
             var counts = dataset is null ? null : DatasetCounts(dataset);
-            if (counts is null && (m.Config.TieWordEmbeddings || headTrained)) return;
+            if (counts is null && (m.Config.TieWordEmbeddings || headTrained)) return null;
             var (embeddingRows, headRows) = UntrainedTokenFinder.Scan(m.Folder, m.Config, checkpoint);
             var report = UntrainedTokenFinder.Report(m.Folder, m.Config, embeddingRows, headRows, id => tokenizer?.IdToToken((int)id));
             var input = new UntrainedTokenCheckInput
@@ -114,11 +115,13 @@ public static class UntrainedTokenCheck
                 TokenText = id => tokenizer?.IdToToken((int)id),
             };
             foreach (var w in Check(input)) tokens.Warning(w.Key, w.Message);
+            return report.Tokens.Select(t => t.Id).ToHashSet();
         }
         catch (TrainableTokensException e)
         {
             // The headers were fine (the model check passed), but the rows cannot be read: training could not read them either.
             training.Error("base_model", e.Message);
+            return null;
         }
     }
 

@@ -60,7 +60,9 @@ public static class Trainer
         {
             using var generator = new Generator((ulong)train.Seed);
             tuner.AddAdapter(adapterName, run.Adapter, generator);
-            if (run.Adapter.InitWeights) meanInitialised = UntrainedRowInit.FromMean(tuner, adapterName);
+            // The preflight's scan says whether any trained row starts untrained; only then is the loaded weight scanned again.
+            if (run.Adapter.InitWeights && (run.UntrainedTokenIds is not { } untrained || run.Adapter.TokenIndices.Any(untrained.Contains)))
+                meanInitialised = UntrainedRowInit.FromMean(tuner, adapterName);
         }
         var result = TrainingLoop.Run(new LoopSetup
         {
