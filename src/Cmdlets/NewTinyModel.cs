@@ -58,7 +58,7 @@ public sealed class NewTinyModel : PSCmdlet
         var tokenizer = MyInvocation.BoundParameters.ContainsKey(nameof(Tokenizer)) ? GetUnresolvedProviderPathFromPSPath(Tokenizer) : null;
         try
         {
-            CheckOutput(path, Force);
+            CheckOutput(path, Force, tokenizer);
             if (tokenizer is not null && MyInvocation.BoundParameters.ContainsKey(nameof(VocabSize)) && TokenizerSize(tokenizer) is var size && VocabSize < size)
             {
                 WriteError(new ErrorRecord(new ArgumentException(
@@ -76,7 +76,13 @@ public sealed class NewTinyModel : PSCmdlet
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CheckOutput(string path, bool force) => TrainableTokens.Core.AtomicFolder.EnsureWritable(path, force, TrainableTokens.Core.Models.TinyModelFactory.Writer);
+    private static void CheckOutput(string path, bool force, string? tokenizer)
+    {
+        // Replacing -Path must never touch the tokenizer folder it copies from.
+        if (tokenizer is not null)
+            TrainableTokens.Core.IO.OutputGuard.EnsureApart(path, "-Path", new[] { new TrainableTokens.Core.IO.CommandInput("tokenizer folder", tokenizer) });
+        TrainableTokens.Core.AtomicFolder.EnsureWritable(path, force, TrainableTokens.Core.Models.TinyModelFactory.Writer);
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int TokenizerSize(string folder)

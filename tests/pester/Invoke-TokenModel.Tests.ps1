@@ -55,6 +55,16 @@ Describe 'New-TinyModel' {
         $result.Steps | Should -Be 2
     }
 
+    It 'refuses an output folder that holds the tokenizer folder it copies from, losing nothing' {
+        $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
+        $outer = Join-Path $work 'outer'
+        $null = New-TinyModel llama $outer
+        Copy-Item -Recurse (Join-Path $examples 'models/tiny-llama3') (Join-Path $outer 'tok')
+        New-TinyModel llama $outer -Tokenizer (Join-Path $outer 'tok') -Force -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'OutputConflict,*'
+        Join-Path $outer 'tok/tokenizer.json' | Should -Exist
+    }
+
     It 'refuses a -VocabSize smaller than the tokenizer, writing nothing' {
         $examples = (Resolve-Path (Join-Path $PSScriptRoot '../../examples')).Path
         New-TinyModel llama (Join-Path $work 'too-small') -Tokenizer (Join-Path $examples 'models/tiny-llama3') -VocabSize 100 -ErrorVariable err -ErrorAction SilentlyContinue |
