@@ -41,7 +41,9 @@ public sealed class TrainableTokensLayer : IDisposable
         var originals = Weight.index_select(0, index);
         var values = initWeights
             ? originals
-            : randn(new[] { (long)tokenIndices.Length, Weight.shape[1] }, Weight.dtype, Weight.device, generator: generator);
+            // Drawn on the CPU, where the seeded generator lives (a CPU generator cannot drive a CUDA randn), then moved:
+            // the same seed gives the same rows on every device.
+            : randn(new[] { (long)tokenIndices.Length, Weight.shape[1] }, Weight.dtype, CPU, generator: generator).to(Weight.device);
         var rows = new AdapterRows(name, tokenIndices, values, originals);
         Remove(name);
         _adapters[name] = rows;
