@@ -12,7 +12,7 @@ namespace TrainableTokens.Cmdlets;
 public sealed class NewTinyModel : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
-    [ValidateSet("llama", "mistral", "qwen2", "gemma", "gpt2")]
+    [ValidateSet("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3", "smollm3", "olmo2", "gpt2")]
     public string ModelType { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]

@@ -33,6 +33,21 @@ $cases = [ordered]@{
     'gemma-bf16-hd32'                  = @{ ModelType = 'gemma'; Seed = 9; Dtype = 'bfloat16'; HeadDim = 32; NumKeyValueHeads = 1 }
     'gpt2-f32'                         = @{ ModelType = 'gpt2'; Seed = 10; NumKeyValueHeads = 4 }
     'gpt2-f32-untied-sharded'          = @{ ModelType = 'gpt2'; Seed = 11; NumKeyValueHeads = 4; TieWordEmbeddings = $false; MaxShardBytes = 60000 }
+    # Issue 11's architectures. Gemma 2's caps are small enough to bite on a tiny model (its scores are near 0, its
+    # logits a few units), and its query_pre_attn_scalar differs from head_dim.
+    'qwen3-f32-untied-window4'         = @{ ModelType = 'qwen3'; Seed = 12; SlidingWindow = 4; NumLayers = 4 }
+    'qwen3-bf16-tied'                  = @{ ModelType = 'qwen3'; Seed = 13; Dtype = 'bfloat16'; TieWordEmbeddings = $true }
+    'gemma2-f32-softcap-window4'       = @{ ModelType = 'gemma2'; Seed = 14; SlidingWindow = 4; AttentionSoftcap = 0.1; FinalLogitSoftcap = 2.0; QueryPreAttentionScalar = 24.0 }
+    'gemma2-bf16'                      = @{ ModelType = 'gemma2'; Seed = 15; Dtype = 'bfloat16'; FinalLogitSoftcap = 2.0 }
+    'gemma3_text-f32-window3'          = @{ ModelType = 'gemma3_text'; Seed = 16; SlidingWindow = 3; NumLayers = 4; QueryPreAttentionScalar = 12.0 }
+    'gemma3_text-bf16'                 = @{ ModelType = 'gemma3_text'; Seed = 17; Dtype = 'bfloat16'; SlidingWindow = 3 }
+    'gemma3-f32-window3'               = @{ ModelType = 'gemma3'; Seed = 18; SlidingWindow = 3 }
+    'phi3-f32-untied'                  = @{ ModelType = 'phi3'; Seed = 19 }
+    'phi3-bf16-window4'                = @{ ModelType = 'phi3'; Seed = 20; Dtype = 'bfloat16'; SlidingWindow = 4 }
+    'smollm3-f32'                      = @{ ModelType = 'smollm3'; Seed = 21; NumLayers = 4 }
+    'smollm3-bf16'                     = @{ ModelType = 'smollm3'; Seed = 22; Dtype = 'bfloat16' }
+    'olmo2-f32'                        = @{ ModelType = 'olmo2'; Seed = 23 }
+    'olmo2-bf16'                       = @{ ModelType = 'olmo2'; Seed = 24; Dtype = 'bfloat16' }
 }
 New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
 $random = [System.Random]::new(1234)

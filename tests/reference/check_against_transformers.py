@@ -26,10 +26,11 @@ def main(cases_dir, out_dir):
         case_dir = os.path.join(cases_dir, name)
         case = json.load(open(os.path.join(case_dir, "case.json")))
         dtype = getattr(torch, case["dtype"])
+        # Eager attention is the models' definition: the sdpa path drops Gemma 2's attention soft-cap.
         try:
-            model = AutoModelForCausalLM.from_pretrained(os.path.join(case_dir, "model"), dtype=dtype)
+            model = AutoModelForCausalLM.from_pretrained(os.path.join(case_dir, "model"), dtype=dtype, attn_implementation="eager")
         except TypeError:  # transformers before 4.56 calls it torch_dtype
-            model = AutoModelForCausalLM.from_pretrained(os.path.join(case_dir, "model"), torch_dtype=dtype)
+            model = AutoModelForCausalLM.from_pretrained(os.path.join(case_dir, "model"), torch_dtype=dtype, attn_implementation="eager")
         model.eval()
         ids = torch.tensor([case["input_ids"]])
         with torch.no_grad():

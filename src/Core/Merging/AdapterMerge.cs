@@ -125,7 +125,7 @@ public static class AdapterMerge
                 {
                     // A tied head is the embedding tensor itself.
                     var weightName = module == head && model.TieWordEmbeddings ? embedding + ".weight" : module + ".weight";
-                    var stored = ModelLoader.StoredName(checkpoint, weightName)
+                    var stored = ModelLoader.StoredName(checkpoint, weightName, model.ModelType)
                         ?? throw new InvalidModelFolderException($"'{request.ModelFolder}': the checkpoint has no '{weightName}' for adapter '{name}' to merge into.", request.ModelFolder);
                     var target = checkpoint.Info(stored);
                     if (target.Shape.Length != 2 || delta.Shape.Length != 2 || delta.Shape[0] != config.TokenIndices.Count || delta.Shape[1] != target.Shape[1])

@@ -14,7 +14,7 @@ public sealed class AttentionMask : System.IDisposable
     private readonly long _length;
     private readonly ScalarType _dtype;
     private readonly Device _device;
-    private readonly Dictionary<int, Tensor?> _byWindow = new();
+    private readonly Dictionary<int, Tensor> _byWindow = new();
 
     public AttentionMask(Tensor? paddingMask, long length, ScalarType dtype, Device device)
     {
@@ -26,12 +26,14 @@ public sealed class AttentionMask : System.IDisposable
     }
 
     /// <summary>The additive mask for a layer, or null when plain causal attention is exact (no padding, no effective window).</summary>
-    public Tensor? For(int? slidingWindow)
+    public Tensor? For(int? slidingWindow) => _padding is null && Window(slidingWindow) == 0 ? null : Additive(slidingWindow);
+
+    /// <summary>The additive mask for a layer, built even where plain causal attention would do (explicit attention needs it).</summary>
+    public Tensor Additive(int? slidingWindow)
     {
-        int key = slidingWindow is { } w && w < _length ? w : 0;
+        int key = Window(slidingWindow);
         if (_byWindow.TryGetValue(key, out var cached)) return cached;
-        Tensor? mask = null;
-        if (_padding is not null || key > 0)
+        Tensor mask;
         {
             using var scope = NewDisposeScope();
             var q = arange(_length, ScalarType.Int64, _device).unsqueeze(1);
@@ -47,9 +49,12 @@ public sealed class AttentionMask : System.IDisposable
         return mask;
     }
 
+    /// <summary>The window that changes anything for this length, or 0 for none.</summary>
+    private int Window(int? slidingWindow) => slidingWindow is { } w && w < _length ? w : 0;
+
     public void Dispose()
     {
         _padding?.Dispose();
-        foreach (var m in _byWindow.Values) m?.Dispose();
+        foreach (var m in _byWindow.Values) m.Dispose();
     }
 }

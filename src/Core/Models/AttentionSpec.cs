@@ -2,9 +2,19 @@ using System.Collections.Generic;
 
 namespace TrainableTokens.Core.Models;
 
-/// <summary>Self-attention's projections: q, k and v (separate or fused) and the output, named within a layer.</summary>
-public sealed record AttentionSpec(QkvSpec Qkv, string Output)
+/// <summary>Self-attention's projections: q, k and v (separate or fused) and the output, named within a layer, and
+/// the norms of q and k between projection and rotation where the model has them.</summary>
+public sealed record AttentionSpec(QkvSpec Qkv, string Output, QkNormSpec? QkNorm = null)
 {
+    internal IEnumerable<WeightShape> NormShapes(ModelConfig c, string layerPrefix, NormKind kind)
+    {
+        if (QkNorm is not { } n) yield break;
+        long q = n.PerHead ? c.HeadDim : (long)c.NumHeads * c.HeadDim;
+        long k = n.PerHead ? c.HeadDim : (long)c.NumKeyValueHeads * c.HeadDim;
+        foreach (var w in DecoderSpec.NormWeights(kind, layerPrefix + n.Q, q)) yield return w;
+        foreach (var w in DecoderSpec.NormWeights(kind, layerPrefix + n.K, k)) yield return w;
+    }
+
     public IEnumerable<Projection> Projections(ModelConfig c)
     {
         foreach (var p in Qkv.Projections(c)) yield return p;
@@ -12,8 +22,16 @@ public sealed record AttentionSpec(QkvSpec Qkv, string Output)
     }
 
     internal SelfAttention Build(DecoderParts parts, string layer) =>
-        new(Qkv.Build(parts, layer), parts.Linear(layer, Output), parts.Config);
+        new(Qkv.Build(parts, layer), parts.Linear(layer, Output), parts.Config,
+            QkNorm is { } n ? (parts.Norm(layer + "." + n.Q), parts.Norm(layer + "." + n.K), n.PerHead) : null,
+            parts.Spec.RotaryInFloat32);
 }
+
+/// <summary>
+/// RMS norms of q and k (the layer's norm kind) after projection and before rotation: over each head's head_dim
+/// (Qwen 3, Gemma 3) or over the whole projection (OLMo 2).
+/// </summary>
+public sealed record QkNormSpec(string Q, string K, bool PerHead);
 
 /// <summary>How q, k and v are projected from the normed hidden state.</summary>
 public abstract record QkvSpec

@@ -16,6 +16,8 @@ public sealed class CausalLanguageModel : IDisposable
 {
     private readonly Dictionary<string, Tensor> _weights;
     private readonly bool _scaleEmbedding;
+    private readonly ScalarType? _rotaryDtype;
+    private readonly double? _finalLogitSoftcap;
     private readonly PositionEncoding _positions;
     private readonly DecoderLayer[] _layers;
     private readonly Norm _finalNorm;
@@ -31,10 +33,12 @@ public sealed class CausalLanguageModel : IDisposable
         InputEmbedding = new EmbeddingTable(spec.Embedding, embedding);
         // A tied head is the embedding tensor itself, as in Hugging Face; an untied one has its own weight. A head bias
         // is used when the architecture lists one among its weights.
-        var headPath = ModelArchitectures.LmHeadPath(config.ModelType);
+        var headPath = spec.LmHead;
         Head = new LinearHead(headPath, config.TieWordEmbeddings ? embedding : weights[headPath + ".weight"], weights.GetValueOrDefault(headPath + ".bias"));
         var parts = new DecoderParts(spec, config, weights, Device);
         _scaleEmbedding = spec.ScaleEmbedding;
+        _rotaryDtype = spec.RotaryInFloat32 ? ScalarType.Float32 : null;
+        _finalLogitSoftcap = config.FinalLogitSoftcap;
         _positions = spec.Positions.Build(parts);
         _layers = new DecoderLayer[config.NumLayers];
         for (int l = 0; l < _layers.Length; l++) _layers[l] = new DecoderLayer(parts, l);
@@ -76,6 +80,8 @@ public sealed class CausalLanguageModel : IDisposable
         var hidden = outputHiddenStates ? new List<Tensor>() : null;
         var final = Run(ids, positions, mask, hidden);
         var logits = Head.Project(final);
+        // Gemma 2's final soft-cap, in the model's dtype as transformers applies it.
+        if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
         hidden?.Add(final);
         var output = new ModelOutput(logits.MoveToOuterDisposeScope(), hidden?.Select(h => h.MoveToOuterDisposeScope()).ToList() ?? new List<Tensor>());
         return output;
@@ -89,7 +95,7 @@ public sealed class CausalLanguageModel : IDisposable
         // Gemma multiplies by sqrt(hidden_size) rounded to the model's dtype, exactly as Hugging Face does.
         if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, h.device);
         h = _positions.Embed(h, positions);
-        var angles = _positions.Angles(positions, h.dtype);
+        var angles = _positions.Angles(positions, _rotaryDtype ?? h.dtype);
         foreach (var layer in _layers)
         {
             hidden?.Add(h);

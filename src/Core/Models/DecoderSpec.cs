@@ -10,9 +10,10 @@ namespace TrainableTokens.Core.Models;
 /// is built (<see cref="CausalLanguageModel"/>) and when its weights are listed (<see cref="WeightShapes"/>).
 /// </summary>
 /// <remarks>
-/// Each layer is pre-norm today: <c>h + attention(norm(h))</c>, then <c>h + mlp(norm(h))</c>. Post-norms (Gemma 2's four
-/// norms, OLMo 2's two) are further named norm slots beside these; a q/k norm is a slot of <see cref="AttentionSpec"/>
-/// between projection and rotation; fused gate_up is another <see cref="MlpSpec"/>; a logit soft-cap wraps the head.
+/// A layer is <c>h + post(attention(pre(h)))</c>, then <c>h + post(mlp(pre(h)))</c>, where each of the four norms is a
+/// named slot that may be empty: Llama has the two pre-norms, Gemma 2 and 3 all four, OLMo 2 the two post-norms. A q/k
+/// norm is a slot of <see cref="AttentionSpec"/> between projection and rotation; fused gate_up is another
+/// <see cref="MlpSpec"/>; soft-caps and the attention scale come from config.json.
 /// </remarks>
 public sealed record DecoderSpec
 {
@@ -29,11 +30,17 @@ public sealed record DecoderSpec
 
     public required NormKind Norm { get; init; }
 
-    /// <summary>The norm before attention, e.g. <c>input_layernorm</c>.</summary>
-    public required string PreAttentionNorm { get; init; }
+    /// <summary>The norm before attention, e.g. <c>input_layernorm</c>; null when the layer has none (OLMo 2).</summary>
+    public string? PreAttentionNorm { get; init; }
 
-    /// <summary>The norm before the MLP; Llama calls it <c>post_attention_layernorm</c>, though it comes before the MLP.</summary>
-    public required string PreMlpNorm { get; init; }
+    /// <summary>The norm of the attention's output before it joins the residual (Gemma 2 and 3, OLMo 2); null for none.</summary>
+    public string? PostAttentionNorm { get; init; }
+
+    /// <summary>The norm before the MLP; Llama calls it <c>post_attention_layernorm</c>, though it comes before the MLP; null for none.</summary>
+    public string? PreMlpNorm { get; init; }
+
+    /// <summary>The norm of the MLP's output before it joins the residual (Gemma 2 and 3, OLMo 2); null for none.</summary>
+    public string? PostMlpNorm { get; init; }
 
     public required AttentionSpec Attention { get; init; }
 
@@ -43,6 +50,18 @@ public sealed record DecoderSpec
 
     /// <summary>Projections are Hugging Face Conv1D ([in, out], always biased, as GPT-2) rather than nn.Linear.</summary>
     public bool Conv1D { get; init; }
+
+    /// <summary>Rotate q and k in float32 and cast back, rather than in the model's dtype (OLMo 2 keeps cos/sin in float32).</summary>
+    public bool RotaryInFloat32 { get; init; }
+
+    /// <summary>
+    /// Other prefixes a checkpoint may store weights under, module prefix first: a Gemma 3 hub checkpoint stores
+    /// <c>model.language_model.X</c> as <c>language_model.model.X</c>. Module paths (and PEFT's keys) use the first.
+    /// </summary>
+    public IReadOnlyList<(string Module, string Stored)> StoredPrefixes { get; init; } = System.Array.Empty<(string, string)>();
+
+    /// <summary>The LM head's module path.</summary>
+    public string LmHead { get; init; } = "lm_head";
 
     /// <summary>List a layer's norms before its projections: the order New-TinyModel has always written GPT-2's
     /// weights in, so a seed keeps giving the same tiny model.</summary>
@@ -59,24 +78,29 @@ public sealed record DecoderSpec
         for (int l = 0; l < c.NumLayers; l++)
         {
             var p = LayerPath(l) + ".";
-            var attentionNorm = NormShapes(p + PreAttentionNorm, d);
-            var mlpNorm = NormShapes(p + PreMlpNorm, d);
-            var attention = Attention.Projections(c).SelectMany(x => ProjectionShapes(p, x));
+            var attentionNorms = NormShapes(p, d, PreAttentionNorm, PostAttentionNorm);
+            var mlpNorms = NormShapes(p, d, PreMlpNorm, PostMlpNorm);
+            var attention = Attention.Projections(c).SelectMany(x => ProjectionShapes(p, x)).Concat(Attention.NormShapes(c, p, Norm));
             var mlp = Mlp.Projections(c).SelectMany(x => ProjectionShapes(p, x));
             var ordered = NormsFirst
-                ? attentionNorm.Concat(mlpNorm).Concat(attention).Concat(mlp)
-                : attentionNorm.Concat(attention).Concat(mlpNorm).Concat(mlp);
+                ? attentionNorms.Concat(mlpNorms).Concat(attention).Concat(mlp)
+                : attentionNorms.Concat(attention).Concat(mlpNorms).Concat(mlp);
             foreach (var w in ordered) yield return w;
         }
         foreach (var w in NormShapes(FinalNorm, d)) yield return w;
         if (!c.TieWordEmbeddings)
-            yield return new(ModelArchitectures.LmHeadPath(c.ModelType) + ".weight", new[] { (long)c.VocabSize, d }, WeightKind.Matrix);
+            yield return new(LmHead + ".weight", new[] { (long)c.VocabSize, d }, WeightKind.Matrix);
     }
 
-    private IEnumerable<WeightShape> NormShapes(string path, long dim)
+    private IEnumerable<WeightShape> NormShapes(string layerPrefix, long dim, params string?[] names) =>
+        names.Where(n => n is not null).SelectMany(n => NormShapes(layerPrefix + n, dim));
+
+    internal IEnumerable<WeightShape> NormShapes(string path, long dim) => NormWeights(Norm, path, dim);
+
+    internal static IEnumerable<WeightShape> NormWeights(NormKind kind, string path, long dim)
     {
-        yield return new(path + ".weight", new[] { dim }, Norm == NormKind.GemmaRms ? WeightKind.NormOffset : WeightKind.NormScale);
-        if (Norm == NormKind.Layer) yield return new(path + ".bias", new[] { dim }, WeightKind.Bias);
+        yield return new(path + ".weight", new[] { dim }, kind == NormKind.GemmaRms ? WeightKind.NormOffset : WeightKind.NormScale);
+        if (kind == NormKind.Layer) yield return new(path + ".bias", new[] { dim }, WeightKind.Bias);
     }
 
     private IEnumerable<WeightShape> ProjectionShapes(string layerPrefix, Projection p)
@@ -93,6 +117,8 @@ public enum NormKind
     Rms,
     /// <summary>Gemma's RMSNorm: scaled by (1 + weight), all in float32.</summary>
     GemmaRms,
+    /// <summary>OLMo 2's RMSNorm: normalised and scaled by the weight in float32, then cast to the model's dtype.</summary>
+    RmsScaledInFloat32,
     /// <summary>LayerNorm with weight and bias (GPT-2).</summary>
     Layer,
 }

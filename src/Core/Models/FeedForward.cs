@@ -25,6 +25,21 @@ internal sealed class GatedFeedForward : IFeedForward
     }
 }
 
+/// <summary>One projection split along its output: views, no copy.</summary>
+internal sealed class FusedGatedFeedForward : IFeedForward
+{
+    private readonly LinearSlot _gateUp, _down;
+    private readonly Func<Tensor, Tensor> _activation;
+
+    public FusedGatedFeedForward(LinearSlot gateUp, LinearSlot down, Func<Tensor, Tensor> activation) => (_gateUp, _down, _activation) = (gateUp, down, activation);
+
+    public Tensor Forward(Tensor x)
+    {
+        var halves = _gateUp.Layer.Forward(x).chunk(2, -1);
+        return _down.Layer.Forward(_activation(halves[0]) * halves[1]);
+    }
+}
+
 internal sealed class PlainFeedForward : IFeedForward
 {
     private readonly LinearSlot _up, _down;

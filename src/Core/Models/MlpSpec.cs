@@ -24,6 +24,19 @@ public sealed record GatedMlp(string Gate, string Up, string Down) : MlpSpec
         new GatedFeedForward(parts.Linear(layer, Gate), parts.Linear(layer, Up), parts.Linear(layer, Down), parts.Activation);
 }
 
+/// <summary><c>down(act(gate) * up)</c> with gate and up one projection, gate its first half (Phi-3's gate_up_proj).</summary>
+public sealed record FusedGatedMlp(string GateUp, string Down) : MlpSpec
+{
+    public override IEnumerable<Projection> Projections(ModelConfig c)
+    {
+        yield return new(GateUp, c.HiddenSize, 2L * c.IntermediateSize, c.MlpBias);
+        yield return new(Down, c.IntermediateSize, c.HiddenSize, c.MlpBias);
+    }
+
+    internal override IFeedForward Build(DecoderParts parts, string layer) =>
+        new FusedGatedFeedForward(parts.Linear(layer, GateUp), parts.Linear(layer, Down), parts.Activation);
+}
+
 /// <summary><c>down(act(up(x)))</c>: GPT-2's c_fc and c_proj.</summary>
 public sealed record PlainMlp(string Up, string Down) : MlpSpec
 {

@@ -26,6 +26,47 @@ public static class ModelArchitectures
 
     private static readonly DecoderSpec Gemma = Llama with { Norm = NormKind.GemmaRms, ScaleEmbedding = true };
 
+    private static readonly DecoderSpec Qwen3 = Llama with
+    {
+        Attention = Llama.Attention with { QkNorm = new("self_attn.q_norm", "self_attn.k_norm", PerHead: true) },
+    };
+
+    private static readonly DecoderSpec Gemma2 = Gemma with
+    {
+        PostAttentionNorm = "post_attention_layernorm",
+        PreMlpNorm = "pre_feedforward_layernorm",
+        PostMlpNorm = "post_feedforward_layernorm",
+    };
+
+    private static readonly DecoderSpec Gemma3Text = Gemma2 with { Attention = Qwen3.Attention };
+
+    /// <summary>The text model inside Gemma3ForConditionalGeneration, under transformers' current module names; hub
+    /// checkpoints store it under the older ones. The vision tower's weights are not read (and are copied on merge).</summary>
+    private static readonly DecoderSpec Gemma3 = Gemma3Text with
+    {
+        Embedding = "model.language_model.embed_tokens",
+        Layers = "model.language_model.layers",
+        FinalNorm = "model.language_model.norm",
+        StoredPrefixes = new[] { ("model.language_model.", "language_model.model."), ("lm_head.", "language_model.lm_head.") },
+    };
+
+    private static readonly DecoderSpec Phi3 = Llama with
+    {
+        Attention = new(new FusedQkv("self_attn.qkv_proj"), "self_attn.o_proj"),
+        Mlp = new FusedGatedMlp("mlp.gate_up_proj", "mlp.down_proj"),
+    };
+
+    private static readonly DecoderSpec Olmo2 = Llama with
+    {
+        Norm = NormKind.RmsScaledInFloat32,
+        PreAttentionNorm = null,
+        PostAttentionNorm = "post_attention_layernorm",
+        PreMlpNorm = null,
+        PostMlpNorm = "post_feedforward_layernorm",
+        Attention = Llama.Attention with { QkNorm = new("self_attn.q_norm", "self_attn.k_norm", PerHead: false) },
+        RotaryInFloat32 = true,
+    };
+
     private static readonly DecoderSpec Gpt2 = new()
     {
         Embedding = "transformer.wte",
@@ -48,6 +89,13 @@ public static class ModelArchitectures
         ("qwen2", Llama),
         ("gemma", Gemma),
         ("gpt2", Gpt2),
+        ("qwen3", Qwen3),
+        ("gemma2", Gemma2),
+        ("gemma3_text", Gemma3Text),
+        ("gemma3", Gemma3),
+        ("phi3", Phi3),
+        ("smollm3", Llama),
+        ("olmo2", Olmo2),
     };
 
     public static readonly IReadOnlyList<string> Supported = Table.Select(t => t.ModelType).ToArray();
@@ -64,7 +112,7 @@ public static class ModelArchitectures
     public static string InputEmbeddingPath(string modelType) => Spec(modelType).Embedding;
 
     /// <summary>The LM head's module path.</summary>
-    public static string LmHeadPath(string modelType) => "lm_head";
+    public static string LmHeadPath(string modelType) => IsSupported(modelType) ? Spec(modelType).LmHead : "lm_head";
 
     public static bool IsSupported(string modelType) => ((ICollection<string>)Supported).Contains(modelType);
 }

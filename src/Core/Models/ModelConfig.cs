@@ -29,6 +29,16 @@ public sealed record ModelConfig
     public bool MlpBias { get; init; }
     /// <summary>Per layer: the sliding-window size, or null for full attention.</summary>
     public IReadOnlyList<int?> SlidingWindows { get; init; } = new List<int?>();
+    /// <summary>Per layer: whether rotary embeddings are applied (SmolLM3's no-rope layers are false); empty means every layer.</summary>
+    public IReadOnlyList<bool> RotaryLayers { get; init; } = new List<bool>();
+    /// <summary>Per layer: whether the layer type is sliding attention (Gemma 3's local layers take the local rope); empty means none.</summary>
+    public IReadOnlyList<bool> SlidingLayers { get; init; } = new List<bool>();
+    /// <summary>Attention scores are scaled by query_pre_attn_scalar^-0.5 (Gemma 2 and 3) instead of head_dim^-0.5; null for head_dim.</summary>
+    public double? QueryPreAttentionScalar { get; init; }
+    /// <summary>Attention scores become cap * tanh(score / cap) before the mask (Gemma 2's attn_logit_softcapping); null for none.</summary>
+    public double? AttentionSoftcap { get; init; }
+    /// <summary>Logits become cap * tanh(logit / cap) (Gemma 2's final_logit_softcapping); null for none.</summary>
+    public double? FinalLogitSoftcap { get; init; }
     /// <summary>The dtype the checkpoint was saved in ("float32", "bfloat16", "float16"), when config.json says.</summary>
     public string? TorchDtype { get; init; }
     public int? BosTokenId { get; init; }

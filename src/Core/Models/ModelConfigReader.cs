@@ -62,53 +62,90 @@ public static class ModelConfigReader
 
     public static ModelConfig Parse(JsonElement root, string path)
     {
-        var f = new Fields(root, path);
-        var type = f.String("model_type") ?? throw f.Missing("model_type");
+        var top = new Fields(root, path);
+        var type = top.String("model_type") ?? throw top.Missing("model_type");
         if (!ModelArchitectures.IsSupported(type))
             throw new InvalidModelFolderException(
-                $"'{path}': model_type '{Shorten(type)}'{Architecture(f)} is not supported, so nothing was loaded. " +
+                $"'{path}': model_type '{Shorten(type)}'{Architecture(top)} is not supported, so nothing was loaded. " +
                 $"Supported model_type values: {string.Join(", ", ModelArchitectures.Supported)}.", path);
-        var config = type == "gpt2" ? ParseGpt2(f) : ParseLlamaFamily(f, type);
+        // Gemma3ForConditionalGeneration keeps the text model's fields in text_config (transformers' defaults when absent).
+        var f = type == "gemma3" ? new Fields(top.Object("text_config") ?? EmptyObject, path, "text_config.") : top;
+        var config = type == "gpt2" ? ParseGpt2(f) : ParseLlamaFamily(f, top, type);
         Validate(config, f);
+        if (type == "gpt2") return config with { SlidingWindows = Enumerable.Repeat<int?>(null, config.NumLayers).ToList() };
         // Only now, with the layer count checked, is anything sized by it built.
-        return config with { SlidingWindows = type == "gpt2" ? Enumerable.Repeat<int?>(null, config.NumLayers).ToList() : SlidingWindows(f, type, config.NumLayers) };
+        var rotary = RotaryLayers(f, type, config.NumLayers);
+        var sliding = SlidingLayers(f, type, config.NumLayers, rotary);
+        var window = Window(f, type);
+        return config with
+        {
+            RotaryLayers = rotary,
+            SlidingLayers = sliding,
+            SlidingWindows = sliding.Select(s => s ? window : null).ToList(),
+        };
     }
 
-    private static ModelConfig ParseLlamaFamily(Fields f, string type)
+    /// <summary>Gemma3TextConfig's default sizes (those of Gemma 3 4B's text model but its width and depth).</summary>
+    private static readonly Dictionary<string, int> Gemma3TextSizes = new()
     {
-        int hidden = f.RequiredInt("hidden_size");
-        int heads = f.RequiredInt("num_attention_heads");
+        ["vocab_size"] = 262_208,
+        ["hidden_size"] = 2304,
+        ["intermediate_size"] = 9216,
+        ["num_hidden_layers"] = 26,
+        ["num_attention_heads"] = 8,
+        ["num_key_value_heads"] = 4,
+    };
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    private static ModelConfig ParseLlamaFamily(Fields f, Fields top, string type)
+    {
+        var d = ModelTypeDefaults.For(type);
+        // transformers saves a Gemma3ForConditionalGeneration's text_config as its difference from Gemma3TextConfig's
+        // defaults (the 4B's has no head counts), so sizes fall back to those defaults there; elsewhere they are required.
+        var sparse = type == "gemma3" ? Gemma3TextSizes : null;
+        int Size(string name) => f.Int(name) ?? (sparse is not null && sparse.TryGetValue(name, out var v) ? v : throw f.Missing(name));
+        int hidden = Size("hidden_size");
+        int heads = Size("num_attention_heads");
         int? headDim = f.Int("head_dim");
         // transformers computes head_dim as hidden_size // num_attention_heads when config.json does not give it.
-        if (headDim is null && type != "gemma" && heads > 0 && hidden > 0 && hidden % heads != 0)
+        if (headDim is null && d.HeadDim is null && heads > 0 && hidden > 0 && hidden % heads != 0)
             throw f.Invalid("hidden_size", $"is {hidden}, which num_attention_heads ({heads}) does not divide, and there is no head_dim");
-        string activation = type == "gemma"
-            ? f.String("hidden_activation") ?? f.String("hidden_act") ?? "gelu_pytorch_tanh"
-            : f.String("hidden_act") ?? "silu";
-        bool attentionBias = f.Bool("attention_bias") ?? false;
+        string activation = d.GemmaActivation
+            ? f.String("hidden_activation") ?? f.String("hidden_act") ?? d.Activation
+            : f.String("hidden_act") ?? d.Activation;
+        bool attentionBias = d.AttentionBias && (f.Bool("attention_bias") ?? false);
         return new ModelConfig
         {
             ModelType = type,
-            VocabSize = f.RequiredInt("vocab_size"),
+            VocabSize = Size("vocab_size"),
             HiddenSize = hidden,
-            IntermediateSize = f.RequiredInt("intermediate_size"),
-            NumLayers = f.RequiredInt("num_hidden_layers"),
+            IntermediateSize = Size("intermediate_size"),
+            NumLayers = Size("num_hidden_layers"),
             NumHeads = heads,
-            NumKeyValueHeads = f.Int("num_key_value_heads") ?? heads,
-            HeadDim = headDim ?? (type == "gemma" ? 256 : hidden / Math.Max(heads, 1)),
-            NormEpsilon = f.Double("rms_norm_eps") ?? 1e-6,
+            NumKeyValueHeads = f.Int("num_key_value_heads") ?? (sparse is not null ? sparse["num_key_value_heads"] : heads),
+            HeadDim = headDim ?? d.HeadDim ?? hidden / Math.Max(heads, 1),
+            NormEpsilon = f.Double("rms_norm_eps") ?? d.NormEpsilon,
             HiddenActivation = activation,
-            TieWordEmbeddings = f.Bool("tie_word_embeddings") ?? type == "gemma",
-            MaxPositions = f.Int("max_position_embeddings") ?? 2048,
-            RopeTheta = RopeTheta(f),
+            // A conditional-generation folder may say it at either level.
+            TieWordEmbeddings = f.Bool("tie_word_embeddings") ?? (type == "gemma3" ? top.Bool("tie_word_embeddings") : null) ?? d.TieWordEmbeddings,
+            MaxPositions = f.Int("max_position_embeddings") ?? d.MaxPositions,
+            RopeTheta = RopeTheta(f, d.RopeTheta),
             RopeScaling = RopeScalingOf(f),
-            QkvBias = type == "qwen2" || attentionBias,
-            OutputBias = type != "qwen2" && attentionBias,
-            MlpBias = type == "llama" && (f.Bool("mlp_bias") ?? false),
-            TorchDtype = f.String("torch_dtype") ?? f.String("dtype"),
-            BosTokenId = f.Int("bos_token_id"),
-            EosTokenId = f.FirstInt("eos_token_id"),
-            PadTokenId = f.Int("pad_token_id"),
+            QkvBias = d.AlwaysQkvBias || attentionBias,
+            OutputBias = attentionBias,
+            MlpBias = d.MlpBias && (f.Bool("mlp_bias") ?? false),
+            QueryPreAttentionScalar = d.QueryPreAttentionScalar is { } scalar ? f.Double("query_pre_attn_scalar") ?? scalar : null,
+            AttentionSoftcap = d.AttentionSoftcap is not null || type.StartsWith("gemma3", StringComparison.Ordinal)
+                ? f.Has("attn_logit_softcapping") ? f.Double("attn_logit_softcapping") : d.AttentionSoftcap
+                : null,
+            FinalLogitSoftcap = d.FinalLogitSoftcap is not null || type.StartsWith("gemma3", StringComparison.Ordinal)
+                ? f.Has("final_logit_softcapping") ? f.Double("final_logit_softcapping") : d.FinalLogitSoftcap
+                : null,
+            TorchDtype = top.String("torch_dtype") ?? top.String("dtype") ?? f.String("torch_dtype") ?? f.String("dtype"),
+            BosTokenId = top.Int("bos_token_id") ?? (type == "gemma3" ? f.Int("bos_token_id") : null),
+            EosTokenId = top.FirstInt("eos_token_id") ?? (type == "gemma3" ? f.FirstInt("eos_token_id") : null),
+            PadTokenId = top.Int("pad_token_id") ?? (type == "gemma3" ? f.Int("pad_token_id") : null),
         };
     }
 
@@ -142,8 +179,8 @@ public static class ModelConfigReader
         };
     }
 
-    private static double RopeTheta(Fields f) =>
-        f.Object("rope_parameters") is { } p && new Fields(p, f.Path, "rope_parameters.").Double("rope_theta") is { } theta ? theta : f.Double("rope_theta") ?? 10000;
+    private static double RopeTheta(Fields f, double fallback) =>
+        f.Object("rope_parameters") is { } p && new Fields(p, f.Path, "rope_parameters.").Double("rope_theta") is { } theta ? theta : f.Double("rope_theta") ?? fallback;
 
     private static RopeScaling RopeScalingOf(Fields f)
     {
@@ -178,35 +215,85 @@ public static class ModelConfigReader
         return scaling;
     }
 
-    private static IReadOnlyList<int?> SlidingWindows(Fields f, string type, int layers)
+    /// <summary>The sliding window of the model's sliding layers, as transformers resolves it (null: none).</summary>
+    private static int? Window(Fields f, string type)
     {
-        int? window = f.Int("sliding_window");
+        int? window = f.Has("sliding_window") ? f.Int("sliding_window") : ModelTypeDefaults.For(type).SlidingWindow;
         if (window is { } w)
             f.Require(w > 0, "sliding_window", $"is {w}; it must be a positive number of tokens, or null for full attention");
+        // Qwen2, Qwen3 and SmolLM3 slide only with use_sliding_window.
+        if (type is "qwen2" or "qwen3" or "smollm3" && f.Bool("use_sliding_window") != true) return null;
+        return window;
+    }
+
+    /// <summary>Per layer, whether it is a sliding-attention layer: layer_types when config.json has it, else each
+    /// model_type's own rule.</summary>
+    private static IReadOnlyList<bool> SlidingLayers(Fields f, string type, int layers, IReadOnlyList<bool> rotary)
+    {
         if (f.Array("layer_types") is { } layerTypes)
         {
             var count = layerTypes.GetArrayLength();
             if (count != layers)
-                throw new InvalidModelFolderException($"'{f.Path}': layer_types has {count} entries but num_hidden_layers is {layers}. {Fix}", f.Path);
-            var kinds = new List<int?>(count);
+                throw new InvalidModelFolderException($"'{f.Path}': {f.Prefix}layer_types has {count} entries but {f.Prefix}num_hidden_layers is {layers}. {Fix}", f.Path);
+            var kinds = new List<bool>(count);
             var index = 0;
             foreach (var entry in layerTypes.EnumerateArray())
             {
                 var kind = entry.ValueKind == JsonValueKind.String ? f.Text(entry, $"layer_types[{index}]") : null;
                 if (kind is not ("full_attention" or "sliding_attention"))
                     throw f.Invalid($"layer_types[{index}]", $"is {Raw(entry)}; this engine runs \"full_attention\" and \"sliding_attention\" layers");
-                kinds.Add(kind == "sliding_attention" ? window : null);
+                kinds.Add(kind == "sliding_attention");
                 index++;
             }
             return kinds;
         }
-        return type switch
+        var window = Window(f, type);
+        switch (type)
         {
-            "mistral" => Enumerable.Repeat(window, layers).ToList(),
-            "qwen2" when f.Bool("use_sliding_window") == true =>
-                Enumerable.Range(0, layers).Select(i => i >= (f.Int("max_window_layers") ?? layers) ? window : null).ToList(),
-            _ => Enumerable.Repeat<int?>(null, layers).ToList(),
-        };
+            case "mistral" or "phi3":
+                return Enumerable.Repeat(window is not null, layers).ToList();
+            case "qwen2" or "qwen3":
+                int from = f.Int("max_window_layers") ?? (type == "qwen3" ? 28 : layers);
+                return Enumerable.Range(0, layers).Select(i => window is not null && i >= from).ToList();
+            case "gemma2":
+                return Enumerable.Range(0, layers).Select(i => (i + 1) % 2 != 0).ToList();
+            case "gemma3_text" or "gemma3":
+            {
+                var name = f.Has("sliding_window_pattern") ? "sliding_window_pattern" : "_sliding_window_pattern";
+                int pattern = f.Int(name) ?? 6;
+                f.Require(pattern > 0, name, $"is {pattern}; it must be a positive number of layers (every pattern-th layer attends fully)");
+                return Enumerable.Range(0, layers).Select(i => (i + 1) % pattern != 0).ToList();
+            }
+            case "smollm3":
+                return Enumerable.Range(0, layers).Select(i => window is not null && !rotary[i]).ToList();
+            default:
+                return Enumerable.Repeat(false, layers).ToList();
+        }
+    }
+
+    /// <summary>Per layer, whether it rotates q and k: SmolLM3's no_rope_layers (1 rope, 0 none), or every
+    /// no_rope_layer_interval-th layer without; every layer for the other model types.</summary>
+    private static IReadOnlyList<bool> RotaryLayers(Fields f, string type, int layers)
+    {
+        if (type != "smollm3") return Enumerable.Repeat(true, layers).ToList();
+        if (f.Array("no_rope_layers") is { } list)
+        {
+            var count = list.GetArrayLength();
+            if (count < layers)
+                throw new InvalidModelFolderException($"'{f.Path}': no_rope_layers has {count} entries but num_hidden_layers is {layers}; it needs one per layer (1 uses rope, 0 does not). {Fix}", f.Path);
+            var result = new List<bool>(layers);
+            var index = 0;
+            foreach (var entry in list.EnumerateArray())
+            {
+                if (entry.ValueKind != JsonValueKind.Number || !entry.TryGetInt32(out var value) || value is not (0 or 1))
+                    throw f.Invalid($"no_rope_layers[{index}]", $"is {Raw(entry)}; each entry must be 1 (the layer uses rope) or 0 (it does not)");
+                if (index++ < layers) result.Add(value == 1);
+            }
+            return result;
+        }
+        int interval = f.Int("no_rope_layer_interval") ?? 4;
+        f.Require(interval > 0, "no_rope_layer_interval", $"is {interval}; it must be a positive number of layers");
+        return Enumerable.Range(0, layers).Select(i => (i + 1) % interval != 0).ToList();
     }
 
     private static void Validate(ModelConfig c, Fields f)
@@ -235,6 +322,12 @@ public static class ModelConfigReader
             throw f.Invalid(epsilon, $"is {Number(c.NormEpsilon)}; it must be a small positive number such as 1e-06");
         if (!gpt2 && (!double.IsFinite(c.RopeTheta) || c.RopeTheta <= 0))
             throw f.Invalid("rope_theta", $"is {Number(c.RopeTheta)}; it must be a positive number such as 10000.0");
+        if (c.QueryPreAttentionScalar is { } scalar && !(double.IsFinite(scalar) && scalar > 0))
+            throw f.Invalid("query_pre_attn_scalar", $"is {Number(scalar)}; it must be a positive number (scores are scaled by its inverse square root), such as the head_dim {c.HeadDim}");
+        if (c.AttentionSoftcap is { } attentionCap && !(double.IsFinite(attentionCap) && attentionCap > 0))
+            throw f.Invalid("attn_logit_softcapping", $"is {Number(attentionCap)}; it must be a positive number such as 50.0, or null for none");
+        if (c.FinalLogitSoftcap is { } finalCap && !(double.IsFinite(finalCap) && finalCap > 0))
+            throw f.Invalid("final_logit_softcapping", $"is {Number(finalCap)}; it must be a positive number such as 30.0, or null for none");
         Activations.Validate(c.HiddenActivation, f.Path);
     }
 
@@ -297,6 +390,7 @@ public static class ModelConfigReader
         private readonly JsonElement _e;
         private readonly string _prefix;
         public string Path { get; }
+        public string Prefix => _prefix;
 
         public Fields(JsonElement e, string path, string prefix = "")
         {
@@ -307,6 +401,9 @@ public static class ModelConfigReader
 
         private JsonElement? Get(string name) =>
             _e.ValueKind == JsonValueKind.Object && _e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+        /// <summary>Whether config.json has the field at all, null included (transformers then takes the null, not its default).</summary>
+        public bool Has(string name) => _e.ValueKind == JsonValueKind.Object && _e.TryGetProperty(name, out _);
 
         public InvalidModelFolderException Missing(string name) =>
             new($"'{Path}' has no '{_prefix}{name}', which this model type needs.", Path);

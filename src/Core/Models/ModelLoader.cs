@@ -91,7 +91,7 @@ public static class ModelLoader
         var plan = new List<(WeightShape, SafetensorsTensorInfo)>();
         foreach (var expected in ExpectedWeights(config))
         {
-            var stored = StoredName(checkpoint, expected.Name)
+            var stored = StoredName(checkpoint, expected.Name, config.ModelType)
                 ?? throw new InvalidModelFolderException(
                     $"'{folder}': the checkpoint has no tensor '{expected.Name}', which a {config.ModelType} model with this config.json needs. " +
                     "Check that config.json belongs to these weights.", folder);
@@ -123,9 +123,17 @@ public static class ModelLoader
 
     /// <summary>The name a weight has in this checkpoint: with the base-model prefix as a *ForCausalLM saves it, or
     /// without it as a bare base model saves it; null when neither is there.</summary>
-    public static string? StoredName(Checkpoint checkpoint, string name)
+    public static string? StoredName(Checkpoint checkpoint, string name) => StoredName(checkpoint, name, null);
+
+    /// <summary>As <see cref="StoredName(Checkpoint, string)"/>, also trying the older prefixes the architecture's
+    /// checkpoints may use (a Gemma 3 hub checkpoint's <c>language_model.model.</c>).</summary>
+    public static string? StoredName(Checkpoint checkpoint, string name, string? modelType)
     {
         if (checkpoint.Contains(name)) return name;
+        if (modelType is not null && ModelArchitectures.IsSupported(modelType))
+            foreach (var (module, stored) in ModelArchitectures.Spec(modelType).StoredPrefixes)
+                if (name.StartsWith(module, System.StringComparison.Ordinal) && checkpoint.Contains(stored + name[module.Length..]))
+                    return stored + name[module.Length..];
         foreach (var prefix in new[] { "model.", "transformer." })
             if (name.StartsWith(prefix, StringComparison.Ordinal) && checkpoint.Contains(name[prefix.Length..]))
                 return name[prefix.Length..];

@@ -22,6 +22,7 @@ internal sealed class Norm
     {
         NormKind.Rms => Norms.RmsNorm(x, _weight, _eps),
         NormKind.GemmaRms => Norms.GemmaRmsNorm(x, _weight, _eps),
+        NormKind.RmsScaledInFloat32 => Norms.RmsNormScaledInFloat32(x, _weight, _eps),
         _ => Norms.LayerNorm(x, _weight, _bias!, _eps),
     };
 }

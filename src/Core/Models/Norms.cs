@@ -22,6 +22,14 @@ public static class Norms
         return (normed * (weight.to(ScalarType.Float32) + 1.0)).to(x.dtype);
     }
 
+    /// <summary>OLMo 2's RMSNorm: normalise and scale by the weight in float32, then cast back (Llama casts before scaling).</summary>
+    public static Tensor RmsNormScaledInFloat32(Tensor x, Tensor weight, double eps)
+    {
+        var x32 = x.to(ScalarType.Float32);
+        var normed = x32 * (x32.pow(2).mean(new long[] { -1 }, keepdim: true) + eps).rsqrt();
+        return (weight.to(ScalarType.Float32) * normed).to(x.dtype);
+    }
+
     public static Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) =>
         nn.functional.layer_norm(x, new[] { x.shape[^1] }, weight, bias, eps);
 }

@@ -9,11 +9,18 @@ internal abstract class PositionEncoding : IDisposable
 {
     public virtual Tensor Embed(Tensor embedded, Tensor positions) => embedded;
 
-    public virtual RotaryAngles? Angles(Tensor positions, ScalarType dtype) => null;
+    public virtual RopeAngles? Angles(Tensor positions, ScalarType dtype) => null;
 
     public virtual void Dispose()
     {
     }
+}
+
+/// <summary>The rotary angles of one forward for each kind of layer: full attention, and sliding attention (Gemma 3's
+/// local rope; the same angles when the model has one rope).</summary>
+internal sealed record RopeAngles(RotaryAngles Full, RotaryAngles Sliding)
+{
+    public RotaryAngles For(bool sliding) => sliding ? Sliding : Full;
 }
 
 /// <summary>cos and sin [batch, seq, head_dim] for one forward.</summary>
@@ -28,10 +35,11 @@ internal sealed class RotaryPositionEncoding : PositionEncoding
 
     public RotaryPositionEncoding(RotaryEmbedding rope) => _rope = rope;
 
-    public override RotaryAngles? Angles(Tensor positions, ScalarType dtype)
+    public override RopeAngles? Angles(Tensor positions, ScalarType dtype)
     {
         var (cos, sin) = _rope.Angles(positions, dtype);
-        return new RotaryAngles(cos, sin);
+        var angles = new RotaryAngles(cos, sin);
+        return new RopeAngles(angles, angles);
     }
 
     public override void Dispose() => _rope.Dispose();

@@ -1,39 +1,68 @@
+using System;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Models;
 
 /// <summary>
-/// Causal self-attention: q/k/v projection, rotary angles on q and k where the model uses them, grouped-query heads
-/// repeated to the query heads, scaled dot-product attention (plain causal when no mask is needed), output projection.
+/// Causal self-attention: q/k/v projection, q/k norms where the model has them, rotary angles on q and k where the
+/// layer uses them, grouped-query heads repeated to the query heads, scaled dot-product attention (plain causal when
+/// no mask is needed), output projection. Soft-capped scores (Gemma 2) are computed explicitly, as transformers'
+/// eager attention does, since the fused kernel has no soft-cap.
 /// </summary>
 internal sealed class SelfAttention
 {
     private readonly IQkvProjection _qkv;
     private readonly LinearSlot _output;
     private readonly int _heads, _kvHeads, _headDim;
+    private readonly (Norm Q, Norm K, bool PerHead)? _qkNorm;
+    private readonly bool _rotateInFloat32;
+    private readonly double _scale;
+    private readonly double? _softcap;
 
-    public SelfAttention(IQkvProjection qkv, LinearSlot output, ModelConfig c)
+    public SelfAttention(IQkvProjection qkv, LinearSlot output, ModelConfig c, (Norm Q, Norm K, bool PerHead)? qkNorm, bool rotateInFloat32)
     {
         _qkv = qkv;
         _output = output;
         _heads = c.NumHeads;
         _kvHeads = c.NumKeyValueHeads;
         _headDim = c.HeadDim;
+        _qkNorm = qkNorm;
+        _rotateInFloat32 = rotateInFloat32;
+        _scale = 1.0 / Math.Sqrt(c.QueryPreAttentionScalar ?? c.HeadDim);
+        _softcap = c.AttentionSoftcap;
     }
 
-    /// <param name="angles">Rotary angles, or null for a model without them.</param>
-    /// <param name="mask">An additive mask [batch, 1, seq, seq], or null for plain causal attention.</param>
-    public Tensor Forward(Tensor x, RotaryAngles? angles, Tensor? mask)
+    /// <param name="angles">This layer's rotary angles, or null for a layer without them.</param>
+    /// <param name="mask">The forward's masks; this layer takes the one for <paramref name="slidingWindow"/>.</param>
+    public Tensor Forward(Tensor x, RotaryAngles? angles, AttentionMask mask, int? slidingWindow)
     {
         long b = x.shape[0], t = x.shape[1];
         var (qx, kx, vx) = _qkv.Project(x);
+        if (_qkNorm is { PerHead: false } whole)
+        {
+            qx = whole.Q.Forward(qx);
+            kx = whole.K.Forward(kx);
+        }
         var q = Heads(qx, _heads);
         var k = Heads(kx, _kvHeads);
         var v = Heads(vx, _kvHeads);
+        if (_qkNorm is { PerHead: true } perHead)
+        {
+            q = perHead.Q.Forward(q);
+            k = perHead.K.Forward(k);
+        }
         if (angles is { } a)
         {
-            q = a.Rotate(q);
-            k = a.Rotate(k);
+            if (_rotateInFloat32)
+            {
+                q = a.Rotate(q.to(ScalarType.Float32)).to(x.dtype);
+                k = a.Rotate(k.to(ScalarType.Float32)).to(x.dtype);
+            }
+            else
+            {
+                q = a.Rotate(q);
+                k = a.Rotate(k);
+            }
         }
         int groups = _heads / _kvHeads;
         if (groups > 1)
@@ -41,12 +70,31 @@ internal sealed class SelfAttention
             k = k.repeat_interleave(groups, 1);
             v = v.repeat_interleave(groups, 1);
         }
-        var attended = mask is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true)
-            : nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, false);
+        var attended = _softcap is { } cap ? SoftCapped(q, k, v, cap, mask.Additive(slidingWindow)) : Fused(q, k, v, mask.For(slidingWindow));
         var merged = attended.transpose(1, 2).reshape(b, t, (long)_heads * _headDim);
         return _output.Layer.Forward(merged);
 
         Tensor Heads(Tensor projected, int heads) => projected.view(b, t, heads, _headDim).transpose(1, 2);
+    }
+
+    private Tensor Fused(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        // The fused kernel scales by head_dim^-0.5 and takes no other scale here: a query_pre_attn_scalar that differs
+        // from head_dim (Gemma 2 27B, Gemma 3 27B) is folded into q.
+        double adjust = _scale * Math.Sqrt(_headDim);
+        if (adjust != 1.0) q = q * adjust;
+        return mask is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true)
+            : nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, false);
+    }
+
+    /// <summary>Eager attention with Gemma 2's cap * tanh(score / cap) before the mask; softmax in float32, as transformers does.</summary>
+    private Tensor SoftCapped(Tensor q, Tensor k, Tensor v, double cap, Tensor mask)
+    {
+        var scores = q.matmul(k.transpose(-2, -1)) * _scale;
+        scores = (scores / cap).tanh() * cap;
+        scores = scores + mask;
+        var weights = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
+        return weights.matmul(v);
     }
 }

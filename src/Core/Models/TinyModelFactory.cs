@@ -61,6 +61,7 @@ public static class TinyModelFactory
         AtomicFile.WriteAllBytes(Path.Combine(folder, ModelConfigReader.FileName), Encoding.UTF8.GetBytes(json));
         using var scope = NewDisposeScope();
         var weights = RandomWeights(config, spec.Seed, ModelDtype.Parse(spec.Dtype));
+        if (config.ModelType == "gemma3") weights = AsHubGemma3(weights, ModelDtype.Parse(spec.Dtype));
         var metadata = new Dictionary<string, string> { ["format"] = "pt" };
         if (spec.MaxShardBytes is { } max)
             SafetensorsWriter.WriteSharded(folder, weights, max, metadata);
@@ -88,6 +89,27 @@ public static class TinyModelFactory
         }
         return result;
     }
+
+    /// <summary>
+    /// Weights named as a Gemma 3 hub checkpoint stores them (<c>language_model.model.*</c>), plus two small tensors of the
+    /// vision side that the text model never reads, sized by the tiny vision_config, so that a merge can be seen to keep them.
+    /// </summary>
+    private static List<KeyValuePair<string, Tensor>> AsHubGemma3(List<KeyValuePair<string, Tensor>> weights, ScalarType dtype)
+    {
+        var prefixes = ModelArchitectures.Spec("gemma3").StoredPrefixes;
+        var renamed = weights.Select(w =>
+        {
+            foreach (var (module, stored) in prefixes)
+                if (w.Key.StartsWith(module, StringComparison.Ordinal)) return new KeyValuePair<string, Tensor>(stored + w.Key[module.Length..], w.Value);
+            return w;
+        }).ToList();
+        var generator = new Generator(7);
+        renamed.Add(new("multi_modal_projector.mm_soft_emb_norm.weight", randn(new long[] { Gemma3VisionHidden }, ScalarType.Float32, generator: generator).to(dtype)));
+        renamed.Add(new("vision_tower.vision_model.post_layernorm.weight", randn(new long[] { Gemma3VisionHidden }, ScalarType.Float32, generator: generator).to(dtype)));
+        return renamed;
+    }
+
+    private const int Gemma3VisionHidden = 16;
 
     /// <summary>config.json as transformers' save_pretrained writes it for the architecture: sorted keys, two-space indent.</summary>
     public static string ConfigJson(TinyModelSpec s)
@@ -139,16 +161,17 @@ public static class TinyModelFactory
         fields["num_key_value_heads"] = s.NumKeyValueHeads;
         fields["rms_norm_eps"] = 1e-6;
         fields["rope_theta"] = s.RopeTheta;
-        fields["tie_word_embeddings"] = s.TieWordEmbeddings ?? s.ModelType == "gemma";
+        fields["tie_word_embeddings"] = s.TieWordEmbeddings ?? s.ModelType is "gemma" or "gemma2" or "gemma3_text" or "gemma3" or "smollm3";
         fields["bos_token_id"] = s.BosTokenId ?? 1;
         fields["eos_token_id"] = s.EosTokenId ?? 2;
+        var headDim = s.HeadDim ?? s.HiddenSize / s.NumHeads;
         switch (s.ModelType)
         {
             case "llama":
                 fields["attention_bias"] = s.AttentionBias;
                 fields["mlp_bias"] = false;
                 fields["hidden_act"] = "silu";
-                fields["head_dim"] = s.HeadDim ?? s.HiddenSize / s.NumHeads;
+                fields["head_dim"] = headDim;
                 fields["pretraining_tp"] = 1;
                 fields["rope_scaling"] = s.RopeScaling is { } r
                     ? new SortedDictionary<string, object?>(StringComparer.Ordinal)
@@ -163,7 +186,7 @@ public static class TinyModelFactory
                 break;
             case "mistral":
                 fields["hidden_act"] = "silu";
-                fields["head_dim"] = s.HeadDim ?? s.HiddenSize / s.NumHeads;
+                fields["head_dim"] = headDim;
                 fields["sliding_window"] = s.SlidingWindow;
                 break;
             case "qwen2":
@@ -173,16 +196,118 @@ public static class TinyModelFactory
                 fields["use_sliding_window"] = false;
                 fields["rope_scaling"] = null;
                 break;
+            case "qwen3":
+                // With a window, the layers from max_window_layers on slide, as Qwen3Config lays them out.
+                fields["attention_bias"] = s.AttentionBias;
+                fields["hidden_act"] = "silu";
+                fields["head_dim"] = headDim;
+                fields["max_window_layers"] = s.SlidingWindow is null ? s.NumLayers : s.NumLayers / 2;
+                fields["sliding_window"] = s.SlidingWindow;
+                fields["use_sliding_window"] = s.SlidingWindow is not null;
+                fields["rope_scaling"] = null;
+                break;
             case "gemma":
                 fields["attention_bias"] = false;
                 fields["hidden_act"] = "gelu_pytorch_tanh";
                 fields["hidden_activation"] = "gelu_pytorch_tanh";
-                fields["head_dim"] = s.HeadDim ?? s.HiddenSize / s.NumHeads;
+                fields["head_dim"] = headDim;
+                fields["pad_token_id"] = 0;
+                fields["rope_scaling"] = null;
+                break;
+            case "gemma2":
+                GemmaFields(fields, s, headDim);
+                fields["attn_logit_softcapping"] = s.AttentionSoftcap ?? 50.0;
+                fields["final_logit_softcapping"] = s.FinalLogitSoftcap ?? 30.0;
+                fields["cache_implementation"] = "hybrid";
+                break;
+            case "gemma3_text":
+                Gemma3Fields(fields, s, headDim);
+                break;
+            case "gemma3":
+                return Serialize(Gemma3Conditional(fields, s, headDim));
+            case "phi3":
+                fields["hidden_act"] = "silu";
+                fields["original_max_position_embeddings"] = s.MaxPositions;
+                fields["pad_token_id"] = 0;
+                fields["resid_pdrop"] = 0.0;
+                fields["embd_pdrop"] = 0.0;
+                fields["sliding_window"] = s.SlidingWindow;
+                fields["rope_scaling"] = null;
+                break;
+            case "smollm3":
+                fields["attention_bias"] = s.AttentionBias;
+                fields["mlp_bias"] = false;
+                fields["hidden_act"] = "silu";
+                fields["no_rope_layers"] = s.NoRopeLayers ?? Enumerable.Range(0, s.NumLayers).Select(i => (i + 1) % 2 != 0 ? 1 : 0).ToArray();
+                fields["no_rope_layer_interval"] = 2;
+                fields["use_sliding_window"] = false;
+                fields["sliding_window"] = null;
+                fields["pad_token_id"] = 0;
+                fields["rope_scaling"] = null;
+                break;
+            case "olmo2":
+                fields["attention_bias"] = s.AttentionBias;
+                fields["hidden_act"] = "silu";
                 fields["pad_token_id"] = 0;
                 fields["rope_scaling"] = null;
                 break;
         }
         return Serialize(fields);
+    }
+
+    private static void GemmaFields(SortedDictionary<string, object?> fields, TinyModelSpec s, int headDim)
+    {
+        fields["attention_bias"] = false;
+        fields["hidden_activation"] = "gelu_pytorch_tanh";
+        fields["head_dim"] = headDim;
+        fields["pad_token_id"] = 0;
+        fields["query_pre_attn_scalar"] = s.QueryPreAttentionScalar ?? headDim;
+        fields["sliding_window"] = s.SlidingWindow ?? 4096;
+        fields["rope_scaling"] = null;
+    }
+
+    private static void Gemma3Fields(SortedDictionary<string, object?> fields, TinyModelSpec s, int headDim)
+    {
+        GemmaFields(fields, s, headDim);
+        fields["attn_logit_softcapping"] = s.AttentionSoftcap;
+        fields["final_logit_softcapping"] = s.FinalLogitSoftcap;
+        fields["rope_local_base_freq"] = 10000.0;
+        fields["sliding_window_pattern"] = s.SlidingWindowPattern ?? 2;
+    }
+
+    /// <summary>A Gemma3ForConditionalGeneration config.json: the text model's fields in text_config, a tiny SigLIP vision_config.</summary>
+    private static SortedDictionary<string, object?> Gemma3Conditional(SortedDictionary<string, object?> fields, TinyModelSpec s, int headDim)
+    {
+        Gemma3Fields(fields, s, headDim);
+        var text = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (key, value) in fields)
+            if (key is not ("architectures" or "torch_dtype" or "transformers_version" or "tie_word_embeddings")) text[key] = value;
+        text["model_type"] = "gemma3_text";
+        return new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["architectures"] = fields["architectures"],
+            ["model_type"] = "gemma3",
+            ["torch_dtype"] = fields["torch_dtype"],
+            ["transformers_version"] = fields["transformers_version"],
+            ["tie_word_embeddings"] = fields["tie_word_embeddings"],
+            ["boi_token_index"] = 255999,
+            ["eoi_token_index"] = 256000,
+            ["image_token_index"] = 262144,
+            ["mm_tokens_per_image"] = 4,
+            ["initializer_range"] = 0.02,
+            ["text_config"] = text,
+            ["vision_config"] = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["model_type"] = "siglip_vision_model",
+                ["hidden_size"] = Gemma3VisionHidden,
+                ["intermediate_size"] = 32,
+                ["num_hidden_layers"] = 1,
+                ["num_attention_heads"] = 2,
+                ["image_size"] = 28,
+                ["patch_size"] = 14,
+                ["vision_use_head"] = false,
+            },
+        };
     }
 
     private static string ArchitectureClass(string type) => type switch
@@ -191,6 +316,13 @@ public static class TinyModelFactory
         "mistral" => "MistralForCausalLM",
         "qwen2" => "Qwen2ForCausalLM",
         "gemma" => "GemmaForCausalLM",
+        "qwen3" => "Qwen3ForCausalLM",
+        "gemma2" => "Gemma2ForCausalLM",
+        "gemma3_text" => "Gemma3ForCausalLM",
+        "gemma3" => "Gemma3ForConditionalGeneration",
+        "phi3" => "Phi3ForCausalLM",
+        "smollm3" => "SmolLM3ForCausalLM",
+        "olmo2" => "Olmo2ForCausalLM",
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 

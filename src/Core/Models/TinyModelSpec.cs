@@ -30,6 +30,16 @@ public sealed record TinyModelSpec
     public RopeScaling? RopeScaling { get; init; }
     /// <summary>Mistral's sliding window; written as sliding_window.</summary>
     public int? SlidingWindow { get; init; }
+    /// <summary>Gemma 2 and 3's query_pre_attn_scalar; null takes head_dim.</summary>
+    public double? QueryPreAttentionScalar { get; init; }
+    /// <summary>Gemma 2's attn_logit_softcapping and final_logit_softcapping; null takes Gemma 2's defaults (50 and 30) for
+    /// gemma2 and none for the others.</summary>
+    public double? AttentionSoftcap { get; init; }
+    public double? FinalLogitSoftcap { get; init; }
+    /// <summary>Gemma 3's sliding_window_pattern (every pattern-th layer attends fully); null takes 2, so a two-layer model has one of each.</summary>
+    public int? SlidingWindowPattern { get; init; }
+    /// <summary>SmolLM3's no_rope_layers (1 rotates, 0 does not); null takes no_rope_layer_interval 2, so a two-layer model has one of each.</summary>
+    public int[]? NoRopeLayers { get; init; }
     /// <summary>Llama's attention_bias (biases on q, k, v and o).</summary>
     public bool AttentionBias { get; init; }
     /// <summary>

@@ -32,19 +32,23 @@ public static class EmbeddingResizer
         var oldVocab = config.VocabSize;
         if (plan.NewVocabSize < oldVocab)
             throw new ArgumentException($"The new vocabulary size {plan.NewVocabSize} is smaller than the model's vocab_size {oldVocab}; shrinking is not supported.", nameof(plan));
-        var embedding = ModelArchitectures.InputEmbeddingPath(config.ModelType) + ".weight";
         var resized = new List<string>();
         using (var checkpoint = Checkpoint.OpenFolder(sourceFolder))
         {
+            // Weights by the names this checkpoint stores them under (a Gemma 3 hub checkpoint's language_model.model.*).
+            var embeddingModule = ModelArchitectures.InputEmbeddingPath(config.ModelType) + ".weight";
+            var embedding = ModelLoader.StoredName(checkpoint, embeddingModule, config.ModelType) ?? embeddingModule;
+            var headModule = ModelArchitectures.LmHeadPath(config.ModelType) + ".weight";
+            var lmHead = ModelLoader.StoredName(checkpoint, headModule, config.ModelType) ?? headModule;
             if (!checkpoint.Contains(embedding))
                 throw new InvalidModelFolderException($"'{sourceFolder}' has no tensor '{embedding}', the input embedding of a {config.ModelType} model.", sourceFolder);
             var embeddingInfo = checkpoint.Info(embedding);
             if (embeddingInfo.Shape.Length != 2 || embeddingInfo.Shape[0] != oldVocab)
                 throw new InvalidModelFolderException(
                     $"'{sourceFolder}': '{embedding}' has shape [{string.Join(", ", embeddingInfo.Shape)}], but config.json's vocab_size is {oldVocab}. Fix vocab_size in config.json.", sourceFolder);
-            bool Grows(SafetensorsTensorInfo t) => t.Name == embedding || (t.Name == LmHead && t.Shape.Length == 2 && t.Shape[0] == oldVocab);
-            Tensor Grown(string name) => name == LmHead && !config.TieWordEmbeddings
-                ? Grow(checkpoint, LmHead, oldVocab, plan, plan.Seed + 1, RandomStd(sourceFolder))
+            bool Grows(SafetensorsTensorInfo t) => t.Name == embedding || (t.Name == lmHead && t.Shape.Length == 2 && t.Shape[0] == oldVocab);
+            Tensor Grown(string name) => name == lmHead && !config.TieWordEmbeddings
+                ? Grow(checkpoint, lmHead, oldVocab, plan, plan.Seed + 1, RandomStd(sourceFolder))
                 : Grow(checkpoint, embedding, oldVocab, plan, plan.Seed, RandomStd(sourceFolder));
 
             long totalBytes = 0;
@@ -133,7 +137,9 @@ public static class EmbeddingResizer
     {
         var path = Path.Combine(sourceFolder, ModelConfigReader.FileName);
         var root = JsonNode.Parse(File.ReadAllBytes(path), documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip })!.AsObject();
-        root["vocab_size"] = vocabSize;
+        // A Gemma3ForConditionalGeneration folder keeps the text model's vocabulary in text_config.
+        if (root["text_config"] is JsonObject text) text["vocab_size"] = vocabSize;
+        else root["vocab_size"] = vocabSize;
         var options = new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         AtomicFile.WriteAllBytes(Path.Combine(outputFolder, ModelConfigReader.FileName), Encoding.UTF8.GetBytes(root.ToJsonString(options) + "\n"));
     }

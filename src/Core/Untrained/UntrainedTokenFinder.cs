@@ -34,11 +34,13 @@ public static class UntrainedTokenFinder
     /// <summary>The scans of the input embedding and, when the model has its own, the LM head.</summary>
     internal static (UntrainedRowSet Embedding, UntrainedRowSet? Head) Scan(string folder, ModelConfig config, Checkpoint checkpoint)
     {
-        var embeddingName = ModelArchitectures.InputEmbeddingPath(config.ModelType) + ".weight";
+        var embeddingModule = ModelArchitectures.InputEmbeddingPath(config.ModelType) + ".weight";
+        var embeddingName = ModelLoader.StoredName(checkpoint, embeddingModule, config.ModelType) ?? embeddingModule;
         if (!checkpoint.Contains(embeddingName))
             throw new InvalidModelFolderException($"'{folder}' has no tensor '{embeddingName}', the input embedding of a {config.ModelType} model.", folder);
         var embedding = RowScan.Scan(checkpoint, embeddingName);
-        var headName = ModelArchitectures.LmHeadPath(config.ModelType) + ".weight";
+        var headModule = ModelArchitectures.LmHeadPath(config.ModelType) + ".weight";
+        var headName = ModelLoader.StoredName(checkpoint, headModule, config.ModelType) ?? headModule;
         var head = !config.TieWordEmbeddings && checkpoint.Contains(headName) ? RowScan.Scan(checkpoint, headName) : null;
         return (embedding, head);
     }

@@ -32,7 +32,7 @@ public sealed class ForwardPassTests
         var rows = model.InputEmbedding.Weight.index_select(0, tensor(Sequence)).unsqueeze(0);
         var expected = type switch
         {
-            "gemma" => rows * tensor(Math.Sqrt(model.Config.HiddenSize), rows.dtype),
+            "gemma" or "gemma2" or "gemma3_text" or "gemma3" => rows * tensor(Math.Sqrt(model.Config.HiddenSize), rows.dtype),
             "gpt2" => rows + model.Weights["transformer.wpe.weight"].narrow(0, 0, Sequence.Length).unsqueeze(0),
             _ => rows,
         };
