@@ -160,6 +160,8 @@ public sealed class PublishedParameterCountTests
                 c.GetProperty("attn_logit_softcapping").GetDouble(), c.GetProperty("final_logit_softcapping").GetDouble(),
                 c.GetProperty("sliding_window").GetInt32(), c.GetProperty("cache_implementation").GetString()));
         }
+        // The 9B's file also carries a leftover sliding_window_size, which transformers keeps as a plain attribute.
+        Assert.Equal(4096, Config("gemma-2-9b").GetProperty("sliding_window_size").GetInt32());
 
         var small = Config("gemma-3-1b");
         Assert.Equal((6, 10000.0, 1_000_000.0, 512), (small.GetProperty("sliding_window_pattern").GetInt32(),
