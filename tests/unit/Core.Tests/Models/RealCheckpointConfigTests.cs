@@ -41,10 +41,12 @@ public sealed class RealCheckpointConfigTests : IDisposable
     {
         ["qwen3-0.6b"] = "qwen3",
         ["qwen3-8b"] = "qwen3",
+        ["qwen3-32b"] = "qwen3",
         ["gemma-2-2b"] = "gemma2",
         ["gemma-2-9b"] = "gemma2",
         ["gemma-3-1b"] = "gemma3_text",
         ["gemma-3-4b"] = "gemma3",
+        ["gemma-3-27b"] = "gemma3",
         ["phi-3.5-mini"] = "phi3",
         ["phi-4-mini"] = "phi3",
         ["smollm3-3b"] = "smollm3",
