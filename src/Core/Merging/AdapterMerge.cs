@@ -159,6 +159,17 @@ public static class AdapterMerge
                     var change = new MergedRows(name, module, stored, target.File, target.DType.ToString(), config.TokenIndices);
                     changes.Add(change);
                     rowInfo[change] = target;
+                    // Some tied checkpoints also store the head (Qwen3-0.6B's lm_head.weight): transformers ignores that
+                    // copy, but other readers may not, so it takes the same rows and stays equal to the embedding.
+                    if (module == embedding && model.TieWordEmbeddings
+                        && ModelLoader.StoredName(checkpoint, head + ".weight", model.ModelType) is { } copyName && copyName != stored
+                        && checkpoint.Info(copyName) is var copyInfo && copyInfo.Shape.SequenceEqual(target.Shape) && copyInfo.DType == target.DType)
+                    {
+                        var copyChange = new MergedRows(name, head, copyName, copyInfo.File, copyInfo.DType.ToString(), config.TokenIndices);
+                        changes.Add(copyChange);
+                        rowInfo[copyChange] = copyInfo;
+                        if (loadRows) rows!.Add(rows![^1].clone());
+                    }
                 }
             }
             // Walked before anything is written (and under -WhatIf): links out of the folder are refused here.

@@ -114,5 +114,15 @@ public static class ModelArchitectures
     /// <summary>The LM head's module path.</summary>
     public static string LmHeadPath(string modelType) => IsSupported(modelType) ? Spec(modelType).LmHead : "lm_head";
 
+    /// <summary>The module-path name of a weight as this checkpoint stores it: Gemma 3 hub checkpoints' older prefixes
+    /// map to transformers' current module names; any other name is returned as it is.</summary>
+    public static string ModuleName(string modelType, string storedName)
+    {
+        if (!IsSupported(modelType)) return storedName;
+        foreach (var (module, stored) in Spec(modelType).StoredPrefixes)
+            if (storedName.StartsWith(stored, StringComparison.Ordinal)) return module + storedName[stored.Length..];
+        return storedName;
+    }
+
     public static bool IsSupported(string modelType) => ((ICollection<string>)Supported).Contains(modelType);
 }

@@ -19,7 +19,7 @@ internal static class TargetModuleCheck
     {
         var embedding = ModelArchitectures.InputEmbeddingPath(model.ModelType);
         var head = ModelArchitectures.LmHeadPath(model.ModelType);
-        var modules = TargetModuleMatcher.ModulePaths(weights, new[] { head });
+        var modules = TargetModuleMatcher.ModulePaths(weights.Select(w => ModelArchitectures.ModuleName(model.ModelType, w)), new[] { head });
         IReadOnlyList<string> selected;
         try
         {

@@ -92,7 +92,7 @@ public static class UntrainedTokenCheck
             bool headTrained;
             try
             {
-                var modules = TargetModuleMatcher.ModulePaths(checkpoint.Names, new[] { head });
+                var modules = TargetModuleMatcher.ModulePaths(checkpoint.Names.Select(w => ModelArchitectures.ModuleName(m.Config.ModelType, w)), new[] { head });
                 headTrained = TargetModuleMatcher.Select(config.TrainableTokens!.TargetModules, modules, embedding).Contains(head);
             }
             catch (ArgumentException)

@@ -76,6 +76,33 @@ public sealed class AdapterMergeTests : IDisposable
     }
 
     [Fact]
+    public void A_tied_checkpoint_that_also_stores_its_head_gets_the_rows_in_both_copies()
+    {
+        // Qwen3-0.6B's files hold lm_head.weight although config.json ties it: the copy must not go stale.
+        var model = Model("stored-head", new TinyModelSpec { ModelType = "qwen3", TieWordEmbeddings = true, HeadDim = 16 });
+        var file = Path.Combine(model, "model.safetensors");
+        using (var scope = NewDisposeScope())
+        {
+            var tensors = new List<KeyValuePair<string, Tensor>>();
+            using (var source = SafetensorsFile.Open(file))
+            {
+                foreach (var t in source.Tensors) tensors.Add(new(t.Name, source.Load(t.Name)));
+                tensors.Add(new("lm_head.weight", source.Load("model.embed_tokens.weight")));
+            }
+            SafetensorsWriter.Write(file, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        var adapter = Adapter("a-stored-head", new long[] { 5, 11 }, 0.75f);
+        var output = Path.Combine(_dir, "merged-stored-head");
+
+        var result = AdapterMerge.Run(new AdapterMergeRequest(model, new[] { adapter }, output));
+
+        Assert.Equal(new[] { "model.embed_tokens.weight", "lm_head.weight" }, result.Changes.Select(c => c.Tensor));
+        var after = AllTensors(output);
+        Assert.Equal(after["model.embed_tokens.weight"], after["lm_head.weight"]);
+        Assert.NotEqual(AllTensors(model)["lm_head.weight"], after["lm_head.weight"]);
+    }
+
+    [Fact]
     public void An_untied_head_targeted_explicitly_gets_its_own_rows()
     {
         var model = Model("untied", new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = false });
