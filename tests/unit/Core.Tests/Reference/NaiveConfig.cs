@@ -138,6 +138,8 @@ internal sealed class NaiveConfig
 
     static string[] DeriveLayerTypes(string type, JsonObject c, int layers, ref int? window)
     {
+        // Qwen drops the window entirely unless use_sliding_window is set, even where layer_types says sliding.
+        if (type is "qwen2" or "qwen3" && !(Bool(c, "use_sliding_window") ?? false)) window = null;
         if (c["layer_types"] is JsonArray explicitTypes)
         {
             var given = explicitTypes.Select(n => n!.GetValue<string>()).ToArray();
@@ -158,8 +160,6 @@ internal sealed class NaiveConfig
             };
             types[i] = sliding ? "sliding_attention" : "full_attention";
         }
-        // Qwen and SmolLM3 drop the window entirely unless use_sliding_window is set.
-        if (type is "qwen2" or "qwen3" or "smollm3" && !(Bool(c, "use_sliding_window") ?? false)) window = null;
         return types;
     }
 
@@ -170,33 +170,32 @@ internal sealed class NaiveConfig
         return Enumerable.Range(0, layers).Select(i => (i + 1) % interval != 0 ? 1 : 0).ToArray();
     }
 
-    static readonly string[] KnownLayerTypes = { "full_attention", "sliding_attention" };
-
     static Dictionary<string, NaiveRope> RopeByLayerType(string type, JsonObject c, string[] layerTypes, int maxPos, Defaults d)
     {
-        // transformers 5 takes rope_scaling when a (4.x) file has it, else rope_parameters.
-        var raw = (c["rope_scaling"] as JsonObject) ?? (c["rope_parameters"] as JsonObject);
         double topTheta = Dbl(c, "rope_theta") ?? d.Theta;
         double? topPartial = Dbl(c, "partial_rotary_factor") ?? (type == "phi3" ? 1.0 : null);
         int? topOriginal = Int(c, "original_max_position_embeddings") ?? (type == "phi3" ? 4096 : null);
         var result = new Dictionary<string, NaiveRope>();
-        bool nested = raw != null && raw.Count > 0 && raw.All(p => KnownLayerTypes.Contains(p.Key));
-        foreach (var layerType in layerTypes.Distinct())
+        if (type == "gemma3_text")
         {
-            JsonObject? dict;
-            double theta = topTheta;
-            if (nested) dict = raw![layerType] as JsonObject;
-            else if (type == "gemma3_text" && layerType == "sliding_attention")
-            {
-                // Gemma 3's 4.x layout: rope_scaling is for global layers; local layers run default rope on their own base.
-                dict = null;
-                theta = Dbl(c, "rope_local_base_freq") ?? 10_000.0;
-            }
-            else dict = raw;
-            if (nested && type == "gemma3_text" && layerType == "sliding_attention" && dict?["rope_theta"] == null)
-                theta = Dbl(c, "rope_local_base_freq") ?? 10_000.0;
-            result[layerType] = OneRope(dict, theta, topPartial, topOriginal, maxPos, type);
+            // Gemma 3: rope_parameters nested by layer type (v5), else default rope on both; a 4.x rope_scaling is merged
+            // into the global (full_attention) entry; bases default to rope_theta and rope_local_base_freq.
+            var nestedParams = c["rope_parameters"] as JsonObject;
+            var full = (nestedParams?["full_attention"] as JsonObject)?.DeepClone().AsObject() ?? new JsonObject();
+            if (c["rope_scaling"] is JsonObject scaling)
+                foreach (var (k, v) in scaling) full[k] = v?.DeepClone();
+            var local = nestedParams?["sliding_attention"] as JsonObject;
+            foreach (var layerType in layerTypes.Distinct())
+                result[layerType] = layerType == "sliding_attention"
+                    ? OneRope(local, Dbl(c, "rope_local_base_freq") ?? 10_000.0, topPartial, topOriginal, maxPos, type)
+                    : OneRope(full, topTheta, topPartial, topOriginal, maxPos, type);
+            return result;
         }
+        // transformers 5 takes rope_scaling when a (4.x) file has it, else rope_parameters.
+        var raw = (c["rope_scaling"] as JsonObject) ?? (c["rope_parameters"] as JsonObject);
+        bool nested = raw != null && raw.Count > 0 && raw.All(p => layerTypes.Contains(p.Key));
+        foreach (var layerType in layerTypes.Distinct())
+            result[layerType] = OneRope(nested ? raw![layerType] as JsonObject : raw, topTheta, topPartial, topOriginal, maxPos, type);
         return result;
     }
 
