@@ -120,7 +120,10 @@ internal static class HfTinyFolder
         return c;
     }
 
-    /// <summary>Seeded normal weights of every tensor the config needs, named as transformers saves them.</summary>
+    /// <summary>
+    /// Seeded normal weights of every tensor the config needs, named as transformers saves them. Heads and GPT-2's wte draw
+    /// with std 1/sqrt(hidden), so logits are of order 1 and the bf16 tolerance (absolute) stays meaningful.
+    /// </summary>
     public static Dictionary<string, NaiveTensor> RandomWeights(NaiveConfig c, int seed, string storedDtype = "F32", string gemma3Prefix = HubGemma3Prefix)
     {
         var rng = new Random(seed);
@@ -139,7 +142,7 @@ internal static class HfTinyFolder
         if (c.ModelType == "gpt2")
         {
             string g = "transformer.";
-            Add(g + "wte.weight", 0.5, 0, c.VocabSize, h);
+            Add(g + "wte.weight", ws, 0, c.VocabSize, h);
             Add(g + "wpe.weight", 0.1, 0, c.MaxPositionEmbeddings, h);
             for (int l = 0; l < c.Layers; l++)
             {
@@ -151,7 +154,7 @@ internal static class HfTinyFolder
                 Add(at + "mlp.c_proj.weight", 1.0 / Math.Sqrt(inter), 0, inter, h); Add(at + "mlp.c_proj.bias", 0.02, 0, h);
             }
             Add(g + "ln_f.weight", 0.1, 1, h); Add(g + "ln_f.bias", 0.1, 0, h);
-            if (!c.TieWordEmbeddings) Add("lm_head.weight", 0.5, 0, c.VocabSize, h);
+            if (!c.TieWordEmbeddings) Add("lm_head.weight", ws, 0, c.VocabSize, h);
             return tensors;
         }
 
@@ -200,7 +203,7 @@ internal static class HfTinyFolder
         }
         Norm(prefix + "norm.weight", h);
         if (!c.TieWordEmbeddings)
-            Add(c.Multimodal && gemma3Prefix == HubGemma3Prefix ? "language_model.lm_head.weight" : "lm_head.weight", 0.5, 0, c.VocabSize, h);
+            Add(c.Multimodal && gemma3Prefix == HubGemma3Prefix ? "language_model.lm_head.weight" : "lm_head.weight", ws, 0, c.VocabSize, h);
         if (c.Multimodal) Add(VisionTensor, 0.1, 0, 16, 3, 4, 4);
         return tensors;
     }

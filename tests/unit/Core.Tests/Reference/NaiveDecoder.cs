@@ -159,6 +159,9 @@ internal static class NaiveDecoder
     {
         int hd = c.HeadDim, groups = c.Heads / c.KvHeads;
         int? window = layerType == "sliding_attention" ? c.SlidingWindow : null;
+        // transformers' default SDPA keeps scores and probabilities in float32 (on CPU) and rounds only its output;
+        // eager, which Gemma 2 needs for its attention soft-cap, rounds the scores and the probabilities to the dtype.
+        bool eager = c.AttnSoftcap != null;
         double scaling = c.AttentionScaling / (c.ScaleByInverseLayerIdx ? l + 1 : 1);
         var output = new double[n * c.Heads * hd];
         var scores = new double[n];
@@ -175,7 +178,7 @@ internal static class NaiveDecoder
                     double s = 0;
                     int qb = (i * c.Heads + head) * hd, kb = (j * c.KvHeads + kvHead) * hd;
                     for (int d = 0; d < hd; d++) s += q[qb + d] * k[kb + d];
-                    s = p.R(p.R(s) * scaling);
+                    s = eager ? p.R(p.R(s) * scaling) : s * scaling;
                     if (c.AttnSoftcap is double cap) s = p.R(p.R(Math.Tanh(p.R(s / cap))) * cap);
                     scores[j] = s;
                     max = Math.Max(max, s);
@@ -185,7 +188,7 @@ internal static class NaiveDecoder
                 int ob = (i * c.Heads + head) * hd;
                 for (int j = first; j <= i; j++)
                 {
-                    double prob = p.R(scores[j] / sum); // softmax in float32, cast to the dtype
+                    double prob = eager ? p.R(scores[j] / sum) : scores[j] / sum;
                     int vb = (j * c.KvHeads + kvHead) * hd;
                     for (int d = 0; d < hd; d++) output[ob + d] += prob * v[vb + d];
                 }
