@@ -209,6 +209,23 @@ public sealed class NaiveArchitectureTests
     }
 
     [Fact]
+    public void Gemma3_bidirectional_attention_sees_later_tokens_within_the_window_on_local_layers()
+    {
+        using var temp = new TempFolder();
+        // Two local layers, window 4: position 0 sees positions 0..3 in each, so 0..6 in all, and nothing past that.
+        HfTinyFolder.Write(temp.Path, "gemma3_text", c => { c["use_bidirectional_attention"] = true; c["sliding_window_pattern"] = 1000; });
+        var (logits, _) = NaiveDecoder.Forward(temp.Path, Ids);
+        var farChange = (int[])Ids.Clone();
+        farChange[7] = 1;
+        var nearChange = (int[])Ids.Clone();
+        nearChange[3] = 1;
+        var (far, _) = NaiveDecoder.Forward(temp.Path, farChange);
+        var (near, _) = NaiveDecoder.Forward(temp.Path, nearChange);
+        for (int v = 0; v < 128; v++) Assert.Equal(logits[0, v], far[0, v], 12);
+        Assert.True(Enumerable.Range(0, 128).Max(v => Math.Abs(logits[0, v] - near[0, v])) > 1e-4);
+    }
+
+    [Fact]
     public void Gemma2_and_gemma3_default_layer_types_alternate_and_follow_the_pattern()
     {
         using var g2 = new TempFolder();

@@ -45,6 +45,7 @@ internal sealed class NaiveConfig
     public required bool[] UsesRope { get; init; }           // false on SmolLM3's NoPE layers and on GPT-2
     public required Dictionary<string, NaiveRope> Rope { get; init; } // by layer type
     public required bool EmbedScale { get; init; }           // Gemma family: embedding * sqrt(hidden)
+    public bool Bidirectional { get; init; }                 // Gemma 3's use_bidirectional_attention
     // GPT-2 only
     public bool ScaleByInverseLayerIdx { get; init; }
 
@@ -112,6 +113,7 @@ internal sealed class NaiveConfig
             UsesRope = usesRope,
             Rope = RopeByLayerType(type, c, layerTypes, maxPos, d),
             EmbedScale = type.StartsWith("gemma", StringComparison.Ordinal),
+            Bidirectional = type == "gemma3_text" && (Bool(c, "use_bidirectional_attention") ?? false),
         };
     }
 
@@ -206,8 +208,8 @@ internal sealed class NaiveConfig
         if (ropeType is not ("default" or "linear" or "dynamic" or "yarn" or "longrope" or "llama3"))
             throw new NotSupportedException($"rope type {ropeType}: the reference knows default, linear, dynamic, yarn, longrope and llama3");
         double partial = (p == null ? null : Dbl(p, "partial_rotary_factor")) ?? topPartial ?? 1.0;
-        // Gemma 3's own default-rope initialiser ignores partial_rotary_factor.
-        if (modelType == "gemma3_text") partial = 1.0;
+        // Only Phi-3's rotary embedding and apply_rotary_pos_emb honour partial_rotary_factor among these families.
+        if (modelType != "phi3") partial = 1.0;
         int original = topOriginal ?? (p == null ? null : Int(p, "original_max_position_embeddings")) ?? maxPos;
         return new NaiveRope(
             ropeType, (p == null ? null : Dbl(p, "rope_theta")) ?? theta, partial,

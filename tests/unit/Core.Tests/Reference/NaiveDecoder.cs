@@ -49,10 +49,12 @@ internal static class NaiveDecoder
         hidden.Add(ToMatrix(x, n, h));
 
         var ropeTables = new Dictionary<string, (double[,] Cos, double[,] Sin, int Dim)>();
+        // OLMo 2 keeps cos/sin in float32 and rotates in float32, rounding once; the others cast cos/sin to the dtype.
+        bool ropeInFloat32 = c.ModelType == "olmo2";
         foreach (var (layerType, rope) in c.Rope)
         {
             var f = NaiveRopeTables.Compute(rope, c.HeadDim, c.MaxPositionEmbeddings, n);
-            var (cos, sin) = NaiveRopeTables.Tables(f, n, p);
+            var (cos, sin) = NaiveRopeTables.Tables(f, n, ropeInFloat32 ? Precision.Float32 : p);
             ropeTables[layerType] = (cos, sin, f.RotaryDim);
         }
 
@@ -131,16 +133,19 @@ internal static class NaiveDecoder
         if (c.UsesRope[l])
         {
             var (cos, sin, dim) = rope[layerType];
-            Rotate(q, n, c.Heads, hd, cos, sin, dim, p);
-            Rotate(k, n, c.KvHeads, hd, cos, sin, dim, p);
+            bool once = c.ModelType == "olmo2";
+            Rotate(q, n, c.Heads, hd, cos, sin, dim, p, once);
+            Rotate(k, n, c.KvHeads, hd, cos, sin, dim, p, once);
+            if (once) { RoundRotated(q, p); RoundRotated(k, p); }
         }
         var output = Attend(c, q, k, v, n, l, layerType, p);
         return Linear(output, n, nq, w.Get(at + "o_proj.weight"), c.OutputBias ? w.Get(at + "o_proj.bias") : null, p);
     }
 
     /// <summary>rotate_half RoPE on the first <paramref name="dim"/> dims of each head; the rest pass through (partial rotary).</summary>
-    static void Rotate(double[] x, int n, int heads, int hd, double[,] cos, double[,] sin, int dim, Precision p)
+    static void Rotate(double[] x, int n, int heads, int hd, double[,] cos, double[,] sin, int dim, Precision p, bool roundOnce)
     {
+        if (roundOnce) p = Precision.Float32; // the products and sums stay in float32 ...
         int half = dim / 2;
         for (int t = 0; t < n; t++)
             for (int head = 0; head < heads; head++)
@@ -154,6 +159,8 @@ internal static class NaiveDecoder
                 }
             }
     }
+
+    static void RoundRotated(double[] x, Precision p) => p.RoundAll(x); // ... and are cast back to the dtype once
 
     static double[] Attend(NaiveConfig c, double[] q, double[] k, double[] v, int n, int l, string layerType, Precision p)
     {
@@ -172,8 +179,14 @@ internal static class NaiveDecoder
             {
                 // masking_utils: causal, and within the window a key at j is seen from i when i - j < sliding_window.
                 int first = window is int wnd ? Math.Max(0, i - wnd + 1) : 0;
+                int last = i;
+                if (c.Bidirectional)
+                {
+                    // Gemma 3 with use_bidirectional_attention: every key, or within the window both ways (|i - j| < window).
+                    last = window is int w2 ? Math.Min(n - 1, i + w2 - 1) : n - 1;
+                }
                 double max = double.NegativeInfinity;
-                for (int j = first; j <= i; j++)
+                for (int j = first; j <= last; j++)
                 {
                     double s = 0;
                     int qb = (i * c.Heads + head) * hd, kb = (j * c.KvHeads + kvHead) * hd;
@@ -184,9 +197,9 @@ internal static class NaiveDecoder
                     max = Math.Max(max, s);
                 }
                 double sum = 0;
-                for (int j = first; j <= i; j++) { scores[j] = Math.Exp(scores[j] - max); sum += scores[j]; }
+                for (int j = first; j <= last; j++) { scores[j] = Math.Exp(scores[j] - max); sum += scores[j]; }
                 int ob = (i * c.Heads + head) * hd;
-                for (int j = first; j <= i; j++)
+                for (int j = first; j <= last; j++)
                 {
                     double prob = eager ? p.R(scores[j] / sum) : scores[j] / sum;
                     int vb = (j * c.KvHeads + kvHead) * hd;
