@@ -16,8 +16,11 @@ namespace TrainableTokens.Core.Tests.Reference;
 ///
 /// Batch 1, positions 0..n-1, no padding. Model types: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text,
 /// gemma3 (its text part), phi3, smollm3, olmo2, gpt2; rope types default, linear, dynamic, llama3, yarn, longrope.
-/// dtype "float32" computes in double; "bfloat16"/"float16" also round where torch holds a value in that dtype.
-/// Attention follows transformers' eager path (Gemma 2's attention soft-cap included; SDPA would drop it).
+/// dtype "float32" computes in double; "bfloat16"/"float16" also round where torch holds a value in that dtype
+/// (within a bf16 ulp or two of transformers per value, not bit-exact). Attention keeps SDPA's float32 scores,
+/// except where the config has attn_logit_softcapping (Gemma 2): there it is eager attention with the cap, which is
+/// what transformers computes only with attn_implementation="eager" (its default SDPA ignores the cap).
+/// Tiny folders to run it on: <see cref="HfTinyFolder"/>. Config semantics: <see cref="NaiveConfig"/>.
 /// </summary>
 internal static class NaiveDecoder
 {
@@ -27,6 +30,9 @@ internal static class NaiveDecoder
         var weights = NaiveWeights.Load(folder, config, new Precision(dtype));
         return Forward(config, weights, inputIds);
     }
+
+    public static (double[,] Logits, List<double[,]> Hidden) Forward(string folder, long[] inputIds, string dtype = "float32") =>
+        Forward(folder, Array.ConvertAll(inputIds, i => checked((int)i)), dtype);
 
     public static (double[,] Logits, List<double[,]> Hidden) Forward(NaiveConfig c, NaiveWeights w, int[] ids)
     {
