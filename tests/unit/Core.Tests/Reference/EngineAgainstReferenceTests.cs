@@ -59,6 +59,51 @@ public sealed class EngineAgainstReferenceTests(Xunit.Abstractions.ITestOutputHe
         AssertEngineMatches(temp.Path, "float32");
     }
 
+    /// <summary>Per-architecture options that matter (type, a config patch, the gemma3 weight prefix or null).</summary>
+    static readonly (string Type, string Patch, string? Gemma3Prefix)[] Variants =
+    {
+        ("mistral", """{"sliding_window":4}""", null),
+        ("llama", """{"rope_scaling":null,"rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":16}}""", null),
+        ("qwen2", """{"use_sliding_window":true,"sliding_window":4,"max_window_layers":1}""", null),
+        ("qwen3", """{"use_sliding_window":true,"sliding_window":4,"max_window_layers":1}""", null),
+        ("qwen3", """{"rope_scaling":{"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32}}""", null),
+        ("gemma2", """{"attn_logit_softcapping":2.0,"final_logit_softcapping":1.0}""", null),
+        ("gemma3_text", """{"rope_scaling":{"rope_type":"linear","factor":8.0}}""", null),
+        ("gemma3_text", """{"rope_parameters":{"full_attention":{"rope_type":"linear","factor":4.0,"rope_theta":100000.0},"sliding_attention":{"rope_type":"default","rope_theta":1000.0}}}""", null),
+        ("gemma3", "{}", HfTinyFolder.HubGemma3Prefix),
+        ("gemma3", "{}", HfTinyFolder.V5Gemma3Prefix),
+        ("phi3", """{"partial_rotary_factor":0.75}""", null),
+        ("phi3", """{"partial_rotary_factor":0.75,"max_position_embeddings":32,"original_max_position_embeddings":8,"rope_scaling":{"type":"longrope","short_factor":[1.0,1.1,1.2,1.3,1.4,1.5],"long_factor":[2,2,2,3,3,3]}}""", null),
+        ("smollm3", """{"no_rope_layers":[1,0]}""", null),
+        ("olmo2", "{}", null),
+    };
+
+    public static IEnumerable<object[]> SupportedVariants =>
+        Variants.Select((v, i) => (v, i)).Where(x => ModelArchitectures.IsSupported(x.v.Type))
+            .SelectMany(x => new[] { new object[] { x.i, x.v.Type, "float32" }, new object[] { x.i, x.v.Type, "bfloat16" } });
+
+    [Theory]
+    [MemberData(nameof(SupportedVariants))]
+    public void Engine_matches_the_reference_on_each_architectures_options(int variant, string type, string dtype)
+    {
+        var (_, patch, prefix) = Variants[variant];
+        using var temp = new TempFolder();
+        var changes = JsonNode.Parse(patch)!.AsObject();
+        HfTinyFolder.Write(temp.Path, type, c =>
+        {
+            var target = type == "gemma3" ? c["text_config"]!.AsObject() : c;
+            foreach (var (key, value) in changes) target[key] = value?.DeepClone();
+        }, seed: 5 + variant, storedDtype: dtype == "float32" ? "F32" : "BF16", gemma3Prefix: prefix ?? HfTinyFolder.HubGemma3Prefix);
+        string? ropeType = NaiveConfig.Read(temp.Path).Rope.Values.Select(r => r.Type).FirstOrDefault(t => t != "default");
+        try { ModelLoader.Load(temp.Path, ModelDtype.Parse(dtype)).Dispose(); }
+        catch (TrainableTokensException e) when (ropeType != null && e.Message.Contains(ropeType, StringComparison.Ordinal))
+        {
+            output.WriteLine($"refused: {e.Message}");
+            return;
+        }
+        AssertEngineMatches(temp.Path, dtype);
+    }
+
     void AssertEngineMatches(string folder, string dtype)
     {
         var (expected, hidden) = NaiveDecoder.Forward(folder, Ids, dtype);
