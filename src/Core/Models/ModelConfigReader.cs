@@ -71,6 +71,11 @@ public static class ModelConfigReader
         // Gemma3ForConditionalGeneration keeps the text model's fields in text_config (transformers' defaults when absent).
         var f = type == "gemma3" ? new Fields(top.Object("text_config") ?? EmptyObject, path, "text_config.") : top;
         var config = type == "gpt2" ? ParseGpt2(f) : ParseLlamaFamily(f, top, type);
+        // EmbeddingGemma's bidirectional attention is not a causal language model.
+        if (type.StartsWith("gemma3", StringComparison.Ordinal) && f.Bool("use_bidirectional_attention") == true)
+            throw new InvalidModelFolderException(
+                $"'{path}': {f.Prefix}use_bidirectional_attention is true (an embedding model such as EmbeddingGemma), so nothing was loaded. " +
+                "This engine trains causal language models: use a Gemma 3 checkpoint with causal attention.", path);
         Validate(config, f);
         if (type == "gpt2") return config with { SlidingWindows = Enumerable.Repeat<int?>(null, config.NumLayers).ToList() };
         // Only now, with the layer count checked, is anything sized by it built.
@@ -139,7 +144,8 @@ public static class ModelConfigReader
             AttentionSoftcap = d.AttentionSoftcap is not null || type.StartsWith("gemma3", StringComparison.Ordinal)
                 ? f.Has("attn_logit_softcapping") ? f.Double("attn_logit_softcapping") : d.AttentionSoftcap
                 : null,
-            FinalLogitSoftcap = d.FinalLogitSoftcap is not null || type.StartsWith("gemma3", StringComparison.Ordinal)
+            // Gemma3ForCausalLM caps its logits when final_logit_softcapping is set; Gemma3ForConditionalGeneration never does.
+            FinalLogitSoftcap = d.FinalLogitSoftcap is not null || type == "gemma3_text"
                 ? f.Has("final_logit_softcapping") ? f.Double("final_logit_softcapping") : d.FinalLogitSoftcap
                 : null,
             TorchDtype = top.String("torch_dtype") ?? top.String("dtype") ?? f.String("torch_dtype") ?? f.String("dtype"),

@@ -71,6 +71,10 @@ public sealed class ArchitectureConfigTests
         var c = Read($$"""{"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"], "eos_token_id": [1, 106], "torch_dtype": "bfloat16", "text_config": {"model_type": "gemma3_text", {{Sizes}}, "head_dim": 16, "sliding_window": 8}, "vision_config": {"model_type": "siglip_vision_model"} }""");
         Assert.Equal(("gemma3", 100, 64, 16, true, "bfloat16", 1), (c.ModelType, c.VocabSize, c.HiddenSize, c.HeadDim, c.TieWordEmbeddings, c.TorchDtype, c.EosTokenId));
         Assert.Equal(8, c.SlidingWindows[0]);
+        // Gemma3ForConditionalGeneration never caps its logits, whatever text_config says; Gemma3ForCausalLM does.
+        Assert.Null(Read("""{"model_type": "gemma3", "text_config": {"final_logit_softcapping": 30.0} }""").FinalLogitSoftcap);
+        Assert.Equal(30.0, Read($$"""{"model_type": "gemma3_text", {{Sizes}}, "final_logit_softcapping": 30.0}""").FinalLogitSoftcap);
+        Assert.Contains("text_config.use_bidirectional_attention is true", Error("""{"model_type": "gemma3", "text_config": {"use_bidirectional_attention": true} }"""));
 
         // transformers writes text_config as its difference from Gemma3TextConfig's defaults: the rest are those defaults.
         var sparse = Read("""{"model_type": "gemma3", "text_config": {"model_type": "gemma3_text", "hidden_size": 2560, "num_hidden_layers": 34, "intermediate_size": 10240}}""");
