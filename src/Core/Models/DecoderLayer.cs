@@ -24,9 +24,9 @@ internal sealed class DecoderLayer
         _slidingWindow = windows.Count > index ? windows[index] : null;
     }
 
-    public Tensor Forward(Tensor h, RotaryAngles? angles, AttentionMask mask)
+    public Tensor Forward(Tensor h, RopeAngles? angles, AttentionMask mask)
     {
-        h = h + _attention.Forward(_preAttentionNorm.Forward(h), angles, mask.For(_slidingWindow));
+        h = h + _attention.Forward(_preAttentionNorm.Forward(h), angles?.Full, mask.For(_slidingWindow));
         return h + _mlp.Forward(_preMlpNorm.Forward(h));
     }
 }
