@@ -40,4 +40,26 @@ public class RopeForwardTests
         Assert.True(a.Logits.equal(b.Logits).all().item<bool>(), name);
         Assert.False(a.Logits.allclose(c.Logits, rtol: 0, atol: 1e-5), $"{name} gave the default rope's logits");
     }
+
+    [Fact]
+    public void Dynamic_rope_depends_on_the_current_forward_only()
+    {
+        // transformers keeps the grown frequencies of a long forward for later ones; this engine computes them from each
+        // forward's own positions, so a short forward after a long one equals the same short forward on a fresh model.
+        using var scope = NewDisposeScope();
+        var spec = new TinyModelSpec { ModelType = "llama", Seed = 22, MaxPositions = 6, Rope = new RopeParameters { Type = "dynamic", Factor = 3 } };
+        using var used = TinyModels.Build(spec);
+        using var fresh = TinyModels.Build(spec);
+        using var plain = TinyModels.Build(spec with { Rope = null });
+        using var longer = used.Forward(TinyModels.Ids(Sequence));
+        var shortIds = Sequence.Take(6).ToArray();
+        using var after = used.Forward(TinyModels.Ids(shortIds));
+        using var first = fresh.Forward(TinyModels.Ids(shortIds));
+        using var unscaled = plain.Forward(TinyModels.Ids(shortIds));
+        Assert.True(after.Logits.equal(first.Logits).all().item<bool>());
+        // Six positions are within max_position_embeddings: no scaling at all.
+        Assert.True(first.Logits.equal(unscaled.Logits).all().item<bool>());
+        // Ten are past it: the first six positions then differ from the unscaled model's.
+        Assert.False(longer.Logits.narrow(1, 0, 6).allclose(unscaled.Logits, rtol: 0, atol: 1e-5));
+    }
 }
