@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
     Writes the cases that check_against_transformers.py compares: tiny models of every architecture (float32 and
-    bfloat16, tied and untied, sharded, llama3 rope scaling, a sliding window), each with our forward outputs.
+    bfloat16, tied and untied, sharded, every rope type in both config layouts, a sliding window), each with our
+    forward outputs.
 .DESCRIPTION
     Run it with the built module, carry the output folder to a machine with Python transformers, run
     check_against_transformers.py there, and copy its reference.safetensors files into tests/fixtures/reference.
@@ -17,13 +18,44 @@ $null = Get-TrainableTokensEnvironment   # loads the engine
 # The engine lives in the module's own load context, where PowerShell's type literals do not look: use reflection.
 $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'TrainableTokens.Core' }
 $specType = $core.GetType('TrainableTokens.Core.Models.TinyModelSpec', $true)
-$ropeType = $core.GetType('TrainableTokens.Core.Models.RopeScaling', $true)
+$ropeType = $core.GetType('TrainableTokens.Core.Models.RopeParameters', $true)
+# A RopeParameters from a hashtable of its properties (lists as [double[]]).
+function Rope([hashtable] $fields) {
+    $rope = [Activator]::CreateInstance($ropeType)
+    foreach ($key in $fields.Keys) {
+        $property = $ropeType.GetProperty($key)
+        $value = $fields[$key]
+        if ($value -is [array]) { $value = [double[]]$value }
+        elseif ($property.PropertyType -ne [string]) {
+            $target = [Nullable]::GetUnderlyingType($property.PropertyType) ?? $property.PropertyType
+            $value = [System.Management.Automation.LanguagePrimitives]::ConvertTo($value, $target)
+        }
+        $property.SetValue($rope, $value)
+    }
+    $rope
+}
 $create = $core.GetType('TrainableTokens.Core.Models.TinyModelFactory', $true).GetMethod('Create')
 
 $cases = [ordered]@{
     'llama-f32-untied'                 = @{ ModelType = 'llama'; Seed = 1; TieWordEmbeddings = $false }
     'llama-f32-tied-llama3rope-bias-hd32' = @{ ModelType = 'llama'; Seed = 2; TieWordEmbeddings = $true; AttentionBias = $true; HeadDim = 32
-        RopeTheta = 500000.0; RopeScaling = [Activator]::CreateInstance($ropeType, @('llama3', 4.0, 1.0, 4.0, 16)) }
+        Rope = (Rope @{ Type = 'llama3'; Theta = 500000.0; Factor = 4.0; LowFreqFactor = 1.0; HighFreqFactor = 4.0; OriginalMaxPositions = 16 }) }
+    'llama-f32-linear-rope'            = @{ ModelType = 'llama'; Seed = 12; Rope = (Rope @{ Type = 'linear'; Factor = 2.0 }) }
+    # max_position_embeddings 6: the 10-token case passes it, so dynamic NTK raises the base (transformers scales
+    # against max_position_embeddings, not an original in the block).
+    'llama-f32-dynamic-rope'           = @{ ModelType = 'llama'; Seed = 13; MaxPositions = 6; Rope = (Rope @{ Type = 'dynamic'; Factor = 3.0 }) }
+    # head_dim 16, original 32, beta 8/1: the correction range is dims 0..2, so the ramp blends; attention factor 0.1 ln 4 + 1.
+    'llama-f32-yarn-rope'              = @{ ModelType = 'llama'; Seed = 14; Rope = (Rope @{ Type = 'yarn'; Factor = 4.0; OriginalMaxPositions = 32; BetaFast = 8.0; BetaSlow = 1.0 }) }
+    # transformers 5 layout; mscale / mscale_all_dim and truncate false need transformers 5 (4.x ignores them).
+    'llama-f32-yarn-v5-mscale'         = @{ ModelType = 'llama'; Seed = 15; RopeParametersLayout = $true
+        Rope = (Rope @{ Type = 'yarn'; Theta = 20000.0; Factor = 4.0; OriginalMaxPositions = 32; Mscale = 1.0; MscaleAllDim = 0.5; Truncate = $false }) }
+    # original 8 at the top level (Phi-3 style, read alike by 4.x and 5.x): the 10-token case uses long_factor, and the
+    # attention factor is sqrt(1 + ln(64 / 8) / ln 8).
+    'llama-f32-longrope'               = @{ ModelType = 'llama'; Seed = 16; MaxPositions = 64; OriginalMaxPositions = 8
+        Rope = (Rope @{ Type = 'longrope'; ShortFactor = @(1.0, 1.0, 1.1, 1.3, 1.7, 2.2, 3.0, 4.0); LongFactor = @(1.0, 1.2, 1.6, 2.5, 4.0, 6.0, 9.0, 12.0) }) }
+    'llama-f32-llama3-v5'              = @{ ModelType = 'llama'; Seed = 17; RopeParametersLayout = $true; HeadDim = 32
+        Rope = (Rope @{ Type = 'llama3'; Theta = 500000.0; Factor = 8.0; LowFreqFactor = 1.0; HighFreqFactor = 4.0; OriginalMaxPositions = 16 }) }
+    # Partial rotary (Phi-4-mini's 0.75) needs an architecture that rotates part of a head (phi3): added with it.
     'llama-bf16'                       = @{ ModelType = 'llama'; Seed = 3; Dtype = 'bfloat16' }
     'llama-f32-sharded'                = @{ ModelType = 'llama'; Seed = 4; MaxShardBytes = 40000 }
     'mistral-f32-window4'              = @{ ModelType = 'mistral'; Seed = 5; SlidingWindow = 4 }

@@ -20,8 +20,12 @@ public sealed record ModelConfig
     public required string HiddenActivation { get; init; }
     public required bool TieWordEmbeddings { get; init; }
     public required int MaxPositions { get; init; }
-    public double RopeTheta { get; init; } = 10000;
-    public RopeScaling RopeScaling { get; init; } = RopeScaling.None;
+    /// <summary>The rotary embedding (of full-attention layers, when those differ); read by <see cref="RopeConfigReader"/>.</summary>
+    public RopeParameters Rope { get; init; } = RopeParameters.Default;
+    /// <summary>The rotary embedding of sliding-window layers (Gemma 3's local rope), or null when it is <see cref="Rope"/>.</summary>
+    public RopeParameters? SlidingRope { get; init; }
+    /// <summary>The share of each head that rotates (Phi-4-mini: 0.75): the first int(head_dim * factor) dimensions.</summary>
+    public double PartialRotaryFactor { get; init; } = 1;
     /// <summary>Bias on the q, k and v projections (Qwen2 always; Llama with attention_bias).</summary>
     public bool QkvBias { get; init; }
     /// <summary>Bias on the attention output projection (Llama with attention_bias).</summary>

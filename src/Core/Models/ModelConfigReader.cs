@@ -120,7 +120,7 @@ public static class ModelConfigReader
             ? f.String("hidden_activation") ?? f.String("hidden_act") ?? d.Activation
             : f.String("hidden_act") ?? d.Activation;
         bool attentionBias = d.AttentionBias && (f.Bool("attention_bias") ?? false);
-        return new ModelConfig
+        return RopeConfigReader.With(f, new ModelConfig
         {
             ModelType = type,
             VocabSize = Size("vocab_size"),
@@ -135,8 +135,6 @@ public static class ModelConfigReader
             // A conditional-generation folder may say it at either level.
             TieWordEmbeddings = f.Bool("tie_word_embeddings") ?? (type == "gemma3" ? top.Bool("tie_word_embeddings") : null) ?? d.TieWordEmbeddings,
             MaxPositions = f.Int("max_position_embeddings") ?? d.MaxPositions,
-            RopeTheta = RopeTheta(f, d.RopeTheta),
-            RopeScaling = RopeScalingOf(f),
             QkvBias = d.AlwaysQkvBias || attentionBias,
             OutputBias = attentionBias,
             MlpBias = d.MlpBias && (f.Bool("mlp_bias") ?? false),
@@ -152,7 +150,7 @@ public static class ModelConfigReader
             BosTokenId = top.Int("bos_token_id") ?? (type == "gemma3" ? f.Int("bos_token_id") : null),
             EosTokenId = top.FirstInt("eos_token_id") ?? (type == "gemma3" ? f.FirstInt("eos_token_id") : null),
             PadTokenId = top.Int("pad_token_id") ?? (type == "gemma3" ? f.Int("pad_token_id") : null),
-        };
+        });
     }
 
     private static ModelConfig ParseGpt2(Fields f)
@@ -183,42 +181,6 @@ public static class ModelConfigReader
             EosTokenId = f.FirstInt("eos_token_id"),
             PadTokenId = f.Int("pad_token_id"),
         };
-    }
-
-    private static double RopeTheta(Fields f, double fallback) =>
-        f.Object("rope_parameters") is { } p && new Fields(p, f.Path, "rope_parameters.").Double("rope_theta") is { } theta ? theta : f.Double("rope_theta") ?? fallback;
-
-    private static RopeScaling RopeScalingOf(Fields f)
-    {
-        // transformers 4.x writes "rope_scaling"; 5.x writes "rope_parameters" with the type under "rope_type".
-        var name = f.Object("rope_scaling") is not null ? "rope_scaling" : "rope_parameters";
-        var element = f.Object(name);
-        if (element is null) return RopeScaling.None;
-        var s = new Fields(element.Value, f.Path, name + ".");
-        // transformers reads "rope_type" first and falls back to the older "type"; the message names the key the file uses.
-        var typeKey = s.String("rope_type") is not null ? "rope_type" : "type";
-        var type = s.String(typeKey) ?? "default";
-        var scaling = type switch
-        {
-            "default" => RopeScaling.None,
-            "linear" => RopeScaling.None with { Type = "linear", Factor = s.Double("factor") ?? throw s.Missing("factor") },
-            "llama3" => new RopeScaling("llama3",
-                s.Double("factor") ?? throw s.Missing("factor"),
-                s.Double("low_freq_factor") ?? throw s.Missing("low_freq_factor"),
-                s.Double("high_freq_factor") ?? throw s.Missing("high_freq_factor"),
-                s.Int("original_max_position_embeddings") ?? throw s.Missing("original_max_position_embeddings")),
-            _ => throw new InvalidModelFolderException(
-                $"'{f.Path}': {name}.{typeKey} is '{Shorten(type)}', a rope scaling this engine does not implement, so nothing was loaded. " +
-                "Supported: default, linear, llama3.", f.Path),
-        };
-        if (scaling.Type == "default") return scaling;
-        s.Require(double.IsFinite(scaling.Factor) && scaling.Factor > 0, "factor", $"is {Number(scaling.Factor)}; it must be a positive number (the context is stretched by it)");
-        if (scaling.Type != "llama3") return scaling;
-        s.Require(double.IsFinite(scaling.LowFreqFactor) && scaling.LowFreqFactor > 0, "low_freq_factor", $"is {Number(scaling.LowFreqFactor)}; it must be a positive number");
-        s.Require(double.IsFinite(scaling.HighFreqFactor) && scaling.HighFreqFactor > scaling.LowFreqFactor, "high_freq_factor",
-            $"is {Number(scaling.HighFreqFactor)}; it must be greater than low_freq_factor ({Number(scaling.LowFreqFactor)})");
-        s.Require(scaling.OriginalMaxPositions > 0, "original_max_position_embeddings", $"is {scaling.OriginalMaxPositions}; it must be positive");
-        return scaling;
     }
 
     /// <summary>The sliding window of the model's sliding layers, as transformers resolves it (null: none).</summary>
@@ -326,8 +288,6 @@ public static class ModelConfigReader
         var epsilon = gpt2 ? "layer_norm_epsilon" : "rms_norm_eps";
         if (!double.IsFinite(c.NormEpsilon) || c.NormEpsilon <= 0)
             throw f.Invalid(epsilon, $"is {Number(c.NormEpsilon)}; it must be a small positive number such as 1e-06");
-        if (!gpt2 && (!double.IsFinite(c.RopeTheta) || c.RopeTheta <= 0))
-            throw f.Invalid("rope_theta", $"is {Number(c.RopeTheta)}; it must be a positive number such as 10000.0");
         if (c.QueryPreAttentionScalar is { } scalar && !(double.IsFinite(scalar) && scalar > 0))
             throw f.Invalid("query_pre_attn_scalar", $"is {Number(scalar)}; it must be a positive number (scores are scaled by its inverse square root), such as the head_dim {c.HeadDim}");
         if (c.AttentionSoftcap is { } attentionCap && !(double.IsFinite(attentionCap) && attentionCap > 0))
@@ -391,7 +351,7 @@ public static class ModelConfigReader
     private static string Raw(JsonElement value) => Shorten(value.GetRawText());
 
     /// <summary>Typed access to a JSON object's fields, with errors that name the file and field.</summary>
-    private readonly struct Fields
+    internal readonly struct Fields
     {
         private readonly JsonElement _e;
         private readonly string _prefix;

@@ -14,7 +14,6 @@ internal sealed record ModelTypeDefaults
     public bool TieWordEmbeddings { get; init; }
     public int MaxPositions { get; init; } = 2048;
     public double NormEpsilon { get; init; } = 1e-6;
-    public double RopeTheta { get; init; } = 10000;
     /// <summary>q, k and v always have biases (Qwen2), rather than only with attention_bias.</summary>
     public bool AlwaysQkvBias { get; init; }
     /// <summary>attention_bias gives the q/k/v and output projections biases (Phi-3's projections never have one).</summary>
@@ -39,9 +38,9 @@ internal sealed record ModelTypeDefaults
         "qwen3" => new() { HeadDim = 128, MaxPositions = 32768, SlidingWindow = 4096 },
         "gemma" => Gemma,
         "gemma2" => Gemma with { QueryPreAttentionScalar = 256, AttentionSoftcap = 50, FinalLogitSoftcap = 30, SlidingWindow = 4096 },
-        "gemma3_text" or "gemma3" => Gemma with { MaxPositions = 131072, RopeTheta = 1_000_000, QueryPreAttentionScalar = 256, SlidingWindow = 4096 },
+        "gemma3_text" or "gemma3" => Gemma with { MaxPositions = 131072, QueryPreAttentionScalar = 256, SlidingWindow = 4096 },
         "phi3" => new() { MaxPositions = 4096, NormEpsilon = 1e-5, AttentionBias = false },
-        "smollm3" => new() { TieWordEmbeddings = true, MaxPositions = 32768, RopeTheta = 2_000_000, MlpBias = true },
+        "smollm3" => new() { TieWordEmbeddings = true, MaxPositions = 32768, MlpBias = true },
         "olmo2" => new() { NormEpsilon = 1e-5 },
         _ => new(),
     };

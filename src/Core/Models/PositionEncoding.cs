@@ -9,6 +9,7 @@ internal abstract class PositionEncoding : IDisposable
 {
     public virtual Tensor Embed(Tensor embedded, Tensor positions) => embedded;
 
+    /// <summary>The rotary angles of this forward for each kind of layer, or null for a model without rotary embeddings.</summary>
     public virtual RopeAngles? Angles(Tensor positions, ScalarType dtype) => null;
 
     public virtual void Dispose()
@@ -16,33 +17,44 @@ internal abstract class PositionEncoding : IDisposable
     }
 }
 
-/// <summary>The rotary angles of one forward for each kind of layer: full attention, and sliding attention (Gemma 3's
-/// local rope; the same angles when the model has one rope).</summary>
-internal sealed record RopeAngles(RotaryAngles Full, RotaryAngles Sliding)
-{
-    public RotaryAngles For(bool sliding) => sliding ? Sliding : Full;
-}
-
-/// <summary>cos and sin [batch, seq, head_dim] for one forward.</summary>
+/// <summary>cos and sin [batch, seq, rotary dims] for one forward; narrower than a head with a partial rotary factor.</summary>
 internal readonly record struct RotaryAngles(Tensor Cos, Tensor Sin)
 {
     public Tensor Rotate(Tensor heads) => RotaryEmbedding.Apply(heads, Cos, Sin);
 }
 
+/// <summary>One forward's angles for full-attention layers and for sliding-window layers (Gemma 3's local rope); the
+/// same angles when the model has one rope.</summary>
+internal readonly record struct RopeAngles(RotaryAngles Full, RotaryAngles Sliding)
+{
+    public RotaryAngles For(bool sliding) => sliding ? Sliding : Full;
+}
+
 internal sealed class RotaryPositionEncoding : PositionEncoding
 {
-    private readonly RotaryEmbedding _rope;
+    private readonly RotaryEmbedding _full;
+    private readonly RotaryEmbedding? _sliding;
 
-    public RotaryPositionEncoding(RotaryEmbedding rope) => _rope = rope;
+    /// <param name="sliding">The sliding layers' rope, or null when they use <paramref name="full"/>.</param>
+    public RotaryPositionEncoding(RotaryEmbedding full, RotaryEmbedding? sliding) => (_full, _sliding) = (full, sliding);
 
     public override RopeAngles? Angles(Tensor positions, ScalarType dtype)
     {
-        var (cos, sin) = _rope.Angles(positions, dtype);
-        var angles = new RotaryAngles(cos, sin);
-        return new RopeAngles(angles, angles);
+        var full = Of(_full);
+        return new RopeAngles(full, _sliding is null ? full : Of(_sliding));
+
+        RotaryAngles Of(RotaryEmbedding rope)
+        {
+            var (cos, sin) = rope.Angles(positions, dtype);
+            return new RotaryAngles(cos, sin);
+        }
     }
 
-    public override void Dispose() => _rope.Dispose();
+    public override void Dispose()
+    {
+        _full.Dispose();
+        _sliding?.Dispose();
+    }
 }
 
 internal sealed class LearnedPositionEncoding : PositionEncoding

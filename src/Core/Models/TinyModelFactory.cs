@@ -160,7 +160,7 @@ public static class TinyModelFactory
         fields["num_hidden_layers"] = s.NumLayers;
         fields["num_key_value_heads"] = s.NumKeyValueHeads;
         fields["rms_norm_eps"] = 1e-6;
-        fields["rope_theta"] = s.RopeTheta;
+        fields["rope_theta"] = (s.Rope ?? RopeParameters.Default).Theta;
         fields["tie_word_embeddings"] = s.TieWordEmbeddings ?? s.ModelType is "gemma" or "gemma2" or "gemma3_text" or "gemma3" or "smollm3";
         fields["bos_token_id"] = s.BosTokenId ?? 1;
         fields["eos_token_id"] = s.EosTokenId ?? 2;
@@ -173,16 +173,7 @@ public static class TinyModelFactory
                 fields["hidden_act"] = "silu";
                 fields["head_dim"] = headDim;
                 fields["pretraining_tp"] = 1;
-                fields["rope_scaling"] = s.RopeScaling is { } r
-                    ? new SortedDictionary<string, object?>(StringComparer.Ordinal)
-                    {
-                        ["rope_type"] = r.Type,
-                        ["factor"] = r.Factor,
-                        ["low_freq_factor"] = r.LowFreqFactor,
-                        ["high_freq_factor"] = r.HighFreqFactor,
-                        ["original_max_position_embeddings"] = r.OriginalMaxPositions,
-                    }
-                    : null;
+                fields["rope_scaling"] = null;
                 break;
             case "mistral":
                 fields["hidden_act"] = "silu";
@@ -252,6 +243,7 @@ public static class TinyModelFactory
                 fields["rope_scaling"] = null;
                 break;
         }
+        WriteRope(fields, s);
         return Serialize(fields);
     }
 
@@ -279,6 +271,7 @@ public static class TinyModelFactory
     private static SortedDictionary<string, object?> Gemma3Conditional(SortedDictionary<string, object?> fields, TinyModelSpec s, int headDim)
     {
         Gemma3Fields(fields, s, headDim);
+        WriteRope(fields, s);
         var text = new SortedDictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (key, value) in fields)
             if (key is not ("architectures" or "torch_dtype" or "transformers_version" or "tie_word_embeddings")) text[key] = value;
@@ -308,6 +301,55 @@ public static class TinyModelFactory
                 ["vision_use_head"] = false,
             },
         };
+    }
+
+    /// <summary>The rope as transformers 4.x (rope_theta, rope_scaling, rope_local_base_freq) or 5.x (rope_parameters) writes it.</summary>
+    private static void WriteRope(SortedDictionary<string, object?> fields, TinyModelSpec s)
+    {
+        var rope = s.Rope ?? RopeParameters.Default;
+        if (s.OriginalMaxPositions is { } original) fields["original_max_position_embeddings"] = original;
+        if (s.RopeParametersLayout)
+        {
+            fields.Remove("rope_theta");
+            fields.Remove("rope_scaling");
+            var full = RopeBlock(rope, withTheta: true);
+            if (s.PartialRotaryFactor is { } p) full["partial_rotary_factor"] = p;
+            fields["rope_parameters"] = s.SlidingRope is { } sliding
+                ? new SortedDictionary<string, object?>(StringComparer.Ordinal) { ["full_attention"] = full, ["sliding_attention"] = RopeBlock(sliding, withTheta: true) }
+                : full;
+            return;
+        }
+        if (rope.Type != "default") fields["rope_scaling"] = RopeBlock(rope, withTheta: false);
+        if (s.PartialRotaryFactor is { } partial) fields["partial_rotary_factor"] = partial;
+        if (s.SlidingRope is { } local)
+        {
+            if (local.Type != "default")
+                throw new ArgumentException("In the 4.x layout the sliding layers' rope is rope_local_base_freq, which has the default type only.", nameof(s));
+            fields["rope_local_base_freq"] = local.Theta;
+        }
+    }
+
+    private static SortedDictionary<string, object?> RopeBlock(RopeParameters r, bool withTheta)
+    {
+        var block = new SortedDictionary<string, object?>(StringComparer.Ordinal) { ["rope_type"] = r.Type };
+        if (withTheta) block["rope_theta"] = r.Theta;
+        void Put(string key, object? value)
+        {
+            if (value is not null) block[key] = value;
+        }
+        Put("factor", r.Factor);
+        Put("original_max_position_embeddings", r.OriginalMaxPositions);
+        Put("low_freq_factor", r.LowFreqFactor);
+        Put("high_freq_factor", r.HighFreqFactor);
+        Put("attention_factor", r.AttentionFactor);
+        Put("beta_fast", r.BetaFast);
+        Put("beta_slow", r.BetaSlow);
+        Put("mscale", r.Mscale);
+        Put("mscale_all_dim", r.MscaleAllDim);
+        Put("truncate", r.Truncate);
+        Put("short_factor", r.ShortFactor);
+        Put("long_factor", r.LongFactor);
+        return block;
     }
 
     private static string ArchitectureClass(string type) => type switch

@@ -25,9 +25,16 @@ public sealed record TinyModelSpec
     /// <summary>Head size; null means hidden_size / num_attention_heads.</summary>
     public int? HeadDim { get; init; }
     public int MaxPositions { get; init; } = 128;
-    public double RopeTheta { get; init; } = 10000;
-    /// <summary>Llama 3-style rope scaling, written to config.json's rope_scaling.</summary>
-    public RopeScaling? RopeScaling { get; init; }
+    /// <summary>The rotary embedding (any type); null writes the default with theta 10000.</summary>
+    public RopeParameters? Rope { get; init; }
+    /// <summary>The sliding-window layers' rope (Gemma 3's local rope); in the 4.x layout only its theta is written (rope_local_base_freq).</summary>
+    public RopeParameters? SlidingRope { get; init; }
+    /// <summary>Write transformers 5's rope_parameters (per layer type when <see cref="SlidingRope"/> is set) instead of rope_theta + rope_scaling.</summary>
+    public bool RopeParametersLayout { get; init; }
+    /// <summary>A top-level original_max_position_embeddings, as Phi-3 writes it (it wins over the rope block's).</summary>
+    public int? OriginalMaxPositions { get; init; }
+    /// <summary>partial_rotary_factor, for architectures that rotate part of each head (top level in 4.x, inside rope_parameters in 5.x).</summary>
+    public double? PartialRotaryFactor { get; init; }
     /// <summary>Mistral's sliding window; written as sliding_window.</summary>
     public int? SlidingWindow { get; init; }
     /// <summary>Gemma 2 and 3's query_pre_attn_scalar; null takes head_dim.</summary>

@@ -97,7 +97,7 @@ public sealed class ArchitectureConfigTests
         var listed = Read($$"""{"model_type": "smollm3", {{Sizes}}, "no_rope_layers": [1, 0, 1, 1, 0, 1, 1]}""");
         Assert.Equal(new[] { true, false, true, true, false, true }, listed.RotaryLayers);
         Assert.True(listed.TieWordEmbeddings);
-        Assert.Equal(2_000_000, listed.RopeTheta);
+        Assert.Equal(2_000_000, listed.Rope.Theta);
         var byInterval = Read($$"""{"model_type": "smollm3", {{Sizes}}, "no_rope_layer_interval": 3}""");
         Assert.Equal(new[] { true, true, false, true, true, false }, byInterval.RotaryLayers);
         Assert.All(byInterval.SlidingWindows, w => Assert.Null(w));

@@ -156,9 +156,9 @@ public sealed class ForwardPassTests
     public void Llama3_rope_scaling_keeps_short_wavelengths_and_divides_long_ones()
     {
         using var scope = NewDisposeScope();
-        var scaling = new RopeScaling("llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 64);
-        using var plain = new RotaryEmbedding(16, 500000, RopeScaling.None, CPU);
-        using var scaled = new RotaryEmbedding(16, 500000, scaling, CPU);
+        var scaling = new RopeParameters { Type = "llama3", Theta = 500000, Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalMaxPositions = 64 };
+        using var plain = new RotaryEmbedding(16, RopeParameters.Default with { Theta = 500000 }, 128, CPU);
+        using var scaled = new RotaryEmbedding(16, scaling, 128, CPU);
         var positions = tensor(new long[] { 0, 1 }, new long[] { 1, 2 });
         var (cosPlain, _) = plain.Angles(positions, ScalarType.Float32);
         var (cosScaled, _) = scaled.Angles(positions, ScalarType.Float32);

@@ -82,8 +82,8 @@ public sealed class ModelConfigTests : System.IDisposable
              "num_hidden_layers": 1, "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
              "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}
             """);
-        Assert.Equal(500000, config.RopeTheta);
-        Assert.Equal("llama3", config.RopeScaling.Type);
-        Assert.Equal(8192, config.RopeScaling.OriginalMaxPositions);
+        Assert.Equal(500000, config.Rope.Theta);
+        Assert.Equal("llama3", config.Rope.Type);
+        Assert.Equal(8192, config.Rope.OriginalMaxPositions);
     }
 }

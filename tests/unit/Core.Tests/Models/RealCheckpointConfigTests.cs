@@ -106,8 +106,7 @@ public sealed class RealCheckpointConfigTests : IDisposable
 
         Assert.Equal(("llama", 128256, 4096, 14336, 32, 32, 8, 128), (c.ModelType, c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKeyValueHeads, c.HeadDim));
         Assert.False(c.TieWordEmbeddings);
-        Assert.Equal(500000.0, c.RopeTheta);
-        Assert.Equal(new RopeScaling("llama3", 8, 1, 4, 8192), c.RopeScaling);
+        Assert.Equal(new RopeParameters { Type = "llama3", Theta = 500000, Factor = 8, LowFreqFactor = 1, HighFreqFactor = 4, OriginalMaxPositions = 8192 }, c.Rope);
         Assert.Equal(1e-5, c.NormEpsilon);
         Assert.Equal("bfloat16", c.TorchDtype);
         var shapes = ModelLoader.ExpectedWeights(c).ToDictionary(w => w.Name, w => w.Shape);
@@ -128,11 +127,11 @@ public sealed class RealCheckpointConfigTests : IDisposable
         var small = Parse("llama-3.2-1b");
         Assert.True(small.TieWordEmbeddings);
         Assert.Equal(64, small.HeadDim);
-        Assert.Equal(new RopeScaling("llama3", 32, 1, 4, 8192), small.RopeScaling);
+        Assert.Equal(new RopeParameters { Type = "llama3", Theta = 500000, Factor = 32, LowFreqFactor = 1, HighFreqFactor = 4, OriginalMaxPositions = 8192 }, small.Rope);
         Assert.DoesNotContain(ModelLoader.ExpectedWeights(small), w => w.Name == "lm_head.weight");
 
         var mistral = Parse("mistral-7b-v0.3");
-        Assert.Equal((32768, 128, 1_000_000.0), (mistral.VocabSize, mistral.HeadDim, mistral.RopeTheta));
+        Assert.Equal((32768, 128, 1_000_000.0), (mistral.VocabSize, mistral.HeadDim, mistral.Rope.Theta));
         Assert.All(mistral.SlidingWindows, w => Assert.Null(w));
 
         var qwen = Parse("qwen2.5-7b");
@@ -215,30 +214,36 @@ public sealed class RealCheckpointConfigTests : IDisposable
     [Theory]
     [InlineData("yarn", "rope_type")]
     [InlineData("dynamic", "type")]
-    [InlineData("longrope", "type")]
-    public void A_supported_family_with_a_rope_scaling_we_do_not_implement_is_refused_naming_the_field(string ropeType, string key)
+    public void Qwen2_5s_long_context_rope_scaling_is_read(string ropeType, string key)
     {
-        // Qwen2.5's model card gives this rope_scaling for contexts past 32768 tokens.
-        var error = ReadEdited("qwen2.5-7b", root => root["rope_scaling"] = new Dictionary<string, object>
+        // Qwen2.5's model card gives this rope_scaling (yarn) for contexts past 32768 tokens; dynamic is the older advice.
+        var c = ParseEdited("qwen2.5-7b", root => root["rope_scaling"] = new Dictionary<string, object>
         {
             [key] = ropeType, ["factor"] = 4.0, ["original_max_position_embeddings"] = 32768,
         });
 
-        Assert.Contains("config.json", error.Message);
-        Assert.Contains($"rope_scaling.{key} is '{ropeType}', a rope scaling this engine does not implement", error.Message);
-        Assert.Contains("Supported: default, linear, llama3.", error.Message);
+        Assert.Equal(ropeType, c.Rope.Type);
+        Assert.Equal(4.0, c.Rope.Factor);
+        Assert.Equal(1_000_000.0, c.Rope.Theta);
+        // dynamic scales against max_position_embeddings, as transformers does: the block's original is not kept.
+        Assert.Equal(ropeType == "yarn" ? 32768 : null, c.Rope.OriginalMaxPositions);
     }
 
-    [Fact]
-    public void A_transformers_5_rope_type_we_do_not_implement_is_refused_naming_rope_parameters()
+    [Theory]
+    [InlineData("ntk", "rope_type", "rope_scaling")]
+    [InlineData("su", "type", "rope_scaling")]
+    [InlineData("mrope", "rope_type", "rope_parameters")]
+    public void A_rope_type_we_do_not_implement_is_refused_naming_the_field_and_the_supported_types(string ropeType, string key, string block)
     {
         var error = ReadEdited("llama-3.1-8b", root =>
         {
             root.Remove("rope_scaling");
-            root["rope_parameters"] = new Dictionary<string, object> { ["rope_type"] = "yarn", ["rope_theta"] = 500000.0, ["factor"] = 8.0 };
+            root[block] = new Dictionary<string, object> { [key] = ropeType, ["rope_theta"] = 500000.0, ["factor"] = 8.0 };
         });
 
-        Assert.Contains("rope_parameters.rope_type is 'yarn'", error.Message);
+        Assert.Contains("config.json", error.Message);
+        Assert.Contains($"{block}.{key} is '{ropeType}', a rope type this engine does not implement", error.Message);
+        Assert.Contains("Supported: default, linear, dynamic, llama3, yarn, longrope.", error.Message);
     }
 
     [Fact]
@@ -296,6 +301,16 @@ public sealed class RealCheckpointConfigTests : IDisposable
     }
 
     /// <summary>The fixture's config.json changed by <paramref name="edit"/>, read from a folder of its own; the error it gives.</summary>
+    private ModelConfig ParseEdited(string name, Action<Dictionary<string, object?>> edit)
+    {
+        var root = JsonSerializer.Deserialize<Dictionary<string, object?>>(File.ReadAllText(ConfigOf(name)))!;
+        edit(root);
+        var folder = Path.Combine(_dir, name + "-edited-ok");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, ModelConfigReader.FileName), JsonSerializer.Serialize(root));
+        return ModelConfigReader.ReadFolder(folder);
+    }
+
     private InvalidModelFolderException ReadEdited(string name, Action<Dictionary<string, object?>> edit)
     {
         var root = JsonSerializer.Deserialize<Dictionary<string, object?>>(File.ReadAllText(ConfigOf(name)))!;
