@@ -55,7 +55,12 @@ $cases = [ordered]@{
         Rope = (Rope @{ Type = 'longrope'; ShortFactor = @(1.0, 1.0, 1.1, 1.3, 1.7, 2.2, 3.0, 4.0); LongFactor = @(1.0, 1.2, 1.6, 2.5, 4.0, 6.0, 9.0, 12.0) }) }
     'llama-f32-llama3-v5'              = @{ ModelType = 'llama'; Seed = 17; RopeParametersLayout = $true; HeadDim = 32
         Rope = (Rope @{ Type = 'llama3'; Theta = 500000.0; Factor = 8.0; LowFreqFactor = 1.0; HighFreqFactor = 4.0; OriginalMaxPositions = 16 }) }
-    # Partial rotary (Phi-4-mini's 0.75) needs an architecture that rotates part of a head (phi3): added with it.
+    # Phi-4-mini's partial rotary (0.75 of head_dim 16: 12 dims, 6 factors) with longrope past its original 8 positions.
+    'phi3-f32-partial-longrope'        = @{ ModelType = 'phi3'; Seed = 25; PartialRotaryFactor = 0.75; OriginalMaxPositions = 8
+        Rope = (Rope @{ Type = 'longrope'; ShortFactor = @(1.0, 1.1, 1.2, 1.4, 1.8, 2.5); LongFactor = @(1.0, 1.5, 2.5, 4.0, 6.0, 9.0) }) }
+    # Gemma 3's local and global ropes in the v5 per-layer-type layout.
+    'gemma3_text-f32-v5-local-rope'    = @{ ModelType = 'gemma3_text'; Seed = 26; SlidingWindow = 3; RopeParametersLayout = $true
+        Rope = (Rope @{ Type = 'linear'; Theta = 100000.0; Factor = 4.0 }); SlidingRope = (Rope @{ Type = 'default'; Theta = 1000.0 }) }
     'llama-bf16'                       = @{ ModelType = 'llama'; Seed = 3; Dtype = 'bfloat16' }
     'llama-f32-sharded'                = @{ ModelType = 'llama'; Seed = 4; MaxShardBytes = 40000 }
     'mistral-f32-window4'              = @{ ModelType = 'mistral'; Seed = 5; SlidingWindow = 4 }

@@ -263,7 +263,8 @@ public static class TinyModelFactory
         GemmaFields(fields, s, headDim);
         fields["attn_logit_softcapping"] = s.AttentionSoftcap;
         fields["final_logit_softcapping"] = s.FinalLogitSoftcap;
-        fields["rope_local_base_freq"] = 10000.0;
+        // The 4.x layout's local base; the v5 layout keeps it in rope_parameters.sliding_attention instead.
+        if (!s.RopeParametersLayout) fields["rope_local_base_freq"] = 10000.0;
         fields["sliding_window_pattern"] = s.SlidingWindowPattern ?? 2;
     }
 

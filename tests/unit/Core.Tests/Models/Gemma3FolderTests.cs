@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Merging;
+using TrainableTokens.Core.Tokenization;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Tuners.TrainableTokens;
 using static TorchSharp.torch;
@@ -78,5 +79,29 @@ public sealed class Gemma3FolderTests : IDisposable
         Assert.True(merged.index_select(0, tensor(new long[] { 7, 9 })).eq(0.25f).all().item<bool>());
         using var loaded = ModelLoader.Load(output);
         Assert.Equal(128, loaded.Config.VocabSize);
+    }
+
+    [Fact]
+    public void Resizing_a_gemma3_folder_grows_the_stored_embedding_and_text_config_vocab_size()
+    {
+        var model = Path.Combine(_dir, "small");
+        TinyModelFactory.Create(model, new TinyModelSpec { ModelType = "gemma3", Seed = 4, HeadDim = 16 });
+        var output = Path.Combine(_dir, "grown");
+        Directory.CreateDirectory(output);
+
+        var result = EmbeddingResizer.Resize(model, output, new EmbeddingResizePlan { NewVocabSize = 131 });
+
+        Assert.Equal(new[] { "language_model.model.embed_tokens.weight" }, result.ResizedTensors);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(output, "config.json")));
+        Assert.Equal(131, doc.RootElement.GetProperty("text_config").GetProperty("vocab_size").GetInt32());
+        Assert.False(doc.RootElement.TryGetProperty("vocab_size", out _));
+        using var scope = NewDisposeScope();
+        using var before = Checkpoint.OpenFolder(model);
+        using var after = Checkpoint.OpenFolder(output);
+        Assert.Equal(new long[] { 131, 64 }, after.Info("language_model.model.embed_tokens.weight").Shape);
+        Assert.True(after.Load("language_model.model.embed_tokens.weight").narrow(0, 0, 128).eq(before.Load("language_model.model.embed_tokens.weight")).all().item<bool>());
+        Assert.Equal(before.Load("vision_tower.vision_model.post_layernorm.weight").bytes.ToArray(), after.Load("vision_tower.vision_model.post_layernorm.weight").bytes.ToArray());
+        using var loaded = ModelLoader.Load(output);
+        Assert.Equal(131, loaded.Config.VocabSize);
     }
 }
