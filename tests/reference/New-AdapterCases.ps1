@@ -25,6 +25,13 @@ $cases = [ordered]@{
     'gemma-bf16'             = @{ Type = 'gemma'; Model = @{ Dtype = 'bfloat16' }; Tokens = [long[]](10, 11); Dtype = 'bfloat16' }
     'gpt2-f32'               = @{ Type = 'gpt2'; Model = @{}; Tokens = [long[]](1, 2); Dtype = 'float32' }
     'qwen2-f32-tied'         = @{ Type = 'qwen2'; Model = @{ Tied = $true }; Tokens = [long[]](20); Dtype = 'float32' }
+    # Issue 11's architectures: PEFT's keys for Gemma 3's nested embedding (model.language_model.embed_tokens) and
+    # Gemma 2's embedding scale and soft-caps, an untied Qwen3 head, Phi-3's fused projections.
+    'qwen3-f32-untied-head'  = @{ Type = 'qwen3'; Model = @{}; Tokens = [long[]](4, 9); Targets = @('embed_tokens', 'lm_head'); Dtype = 'float32' }
+    'gemma2-f32'             = @{ Type = 'gemma2'; Model = @{}; Tokens = [long[]](12, 13); Dtype = 'float32' }
+    'gemma3-f32'             = @{ Type = 'gemma3'; Model = @{}; Tokens = [long[]](30, 31); Dtype = 'float32' }
+    'gemma3_text-bf16'       = @{ Type = 'gemma3_text'; Model = @{ Dtype = 'bfloat16' }; Tokens = [long[]](14); Dtype = 'bfloat16' }
+    'phi3-f32'               = @{ Type = 'phi3'; Model = @{}; Tokens = [long[]](8); Dtype = 'float32' }
 }
 New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
 $seed = 0
@@ -47,7 +54,7 @@ foreach ($name in $cases.Keys) {
         $configType.GetProperty('TargetModules').SetValue($config, $targetsType.GetMethod('Names').Invoke($null, $arguments))
     }
     $tuner.AddAdapter('default', $config, $null)
-    (CoreType 'Tuners.TrainableTokens.AdapterFolder').GetMethod('Save').Invoke($null, [object[]]@($tuner, 'default', [string](Join-Path $case 'ours-adapter'), $false))
+    (CoreType 'Tuners.TrainableTokens.AdapterFolder').GetMethod('Save').Invoke($null, [object[]]@($tuner, 'default', [string](Join-Path $case 'ours-adapter'), $false, $null, $null))
     $tuner.Dispose(); $loaded.Dispose()
 
     $ids = @(1, 3) + $c.Tokens + @(4, 2) + $c.Tokens[0]

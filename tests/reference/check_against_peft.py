@@ -24,10 +24,11 @@ TOL = {"float32": 5e-5, "bfloat16": 5e-2}
 
 
 def load(path, dtype):
+    # Eager attention is the models' definition: the sdpa path drops Gemma 2's attention soft-cap.
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation="eager")
     except TypeError:
-        model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=dtype, attn_implementation="eager")
     return model.eval()
 
 
