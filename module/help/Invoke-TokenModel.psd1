@@ -3,7 +3,7 @@
     Description = @(
         'Invoke-TokenModel loads the model in -Model (config.json plus model.safetensors or a sharded checkpoint with model.safetensors.index.json), runs the token ids in -InputId through it as one sequence, and writes the outputs to -OutFile as safetensors: logits of shape [1, seq, vocab] and hidden_states.0 to hidden_states.N of shape [1, seq, hidden], all float32 whatever dtype the model ran in. hidden_states.0 is the embedding output (after Gemma''s scaling, or GPT-2''s position embeddings), hidden_states.i the output of layer i, and the last one is after the final norm, as Hugging Face transformers returns them with output_hidden_states=True.'
         'Use it to debug, or to compare with Python: in transformers, AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)(torch.tensor([ids]), output_hidden_states=True) gives the same logits to float32 tolerance, and the same embedding output exactly.'
-        'Supported architectures (config.json model_type): llama, mistral, qwen2, gemma, gpt2. The cmdlet writes the file atomically: a failed run leaves no partial file.'
+        'Supported architectures (config.json model_type): llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3 (the text model of a Gemma3ForConditionalGeneration folder), phi3, smollm3, olmo2, gpt2. The cmdlet writes the file atomically: a failed run leaves no partial file.'
     )
     Parameters  = @{
         Model   = 'The Hugging Face model folder: config.json and model.safetensors (or model.safetensors.index.json with its shards).'

@@ -124,5 +124,13 @@ public static class ModelArchitectures
         return storedName;
     }
 
+    /// <summary>The names a module had under older transformers versions (a Gemma 3 checkpoint's stored prefixes), for
+    /// adapters trained then; empty for most modules.</summary>
+    public static IEnumerable<string> OlderModulePaths(string modulePath) =>
+        Table.SelectMany(t => t.Spec.StoredPrefixes)
+            .Where(p => (modulePath + ".").StartsWith(p.Module, StringComparison.Ordinal) && p.Module != p.Stored)
+            .Select(p => (p.Stored + (modulePath + ".")[p.Module.Length..]).TrimEnd('.'))
+            .Distinct();
+
     public static bool IsSupported(string modelType) => ((ICollection<string>)Supported).Contains(modelType);
 }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using TrainableTokens.Core.IO;
+using TrainableTokens.Core.Models;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Tuners.TrainableTokens;
@@ -85,9 +86,16 @@ public static class AdapterFolder
     /// with the adapter name appended (".default"), as older or multi-adapter saves write it.</summary>
     public static SafetensorsTensorInfo? FindRows(SafetensorsFile file, string modulePath)
     {
-        var key = KeyFor(modulePath);
-        if (file.Contains(key)) return file.Info(key);
-        return file.Tensors.FirstOrDefault(t => t.Name.StartsWith(key + ".", StringComparison.Ordinal) && t.Name.IndexOf('.', key.Length + 1) < 0);
+        // PEFT keys follow the module names of the transformers that trained the adapter: Gemma 3's embedding was
+        // language_model.model.embed_tokens before transformers 4.52 and is model.language_model.embed_tokens since.
+        foreach (var path in ModelArchitectures.OlderModulePaths(modulePath).Prepend(modulePath))
+        {
+            var key = KeyFor(path);
+            if (file.Contains(key)) return file.Info(key);
+            var named = file.Tensors.FirstOrDefault(t => t.Name.StartsWith(key + ".", StringComparison.Ordinal) && t.Name.IndexOf('.', key.Length + 1) < 0);
+            if (named is not null) return named;
+        }
+        return null;
     }
 
     /// <summary>The module path of a trainable_tokens_delta key, or null for other keys.</summary>

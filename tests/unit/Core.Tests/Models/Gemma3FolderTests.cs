@@ -104,4 +104,28 @@ public sealed class Gemma3FolderTests : IDisposable
         using var loaded = ModelLoader.Load(output);
         Assert.Equal(131, loaded.Config.VocabSize);
     }
+
+    [Fact]
+    public void An_adapter_PEFT_saved_under_transformers_older_gemma3_module_names_loads_and_merges()
+    {
+        // Before transformers 4.52 the embedding was language_model.model.embed_tokens, and PEFT's key said so.
+        var model = Path.Combine(_dir, "old-names");
+        TinyModelFactory.Create(model, new TinyModelSpec { ModelType = "gemma3", Seed = 6, HeadDim = 16 });
+        var adapter = Path.Combine(_dir, "old-adapter");
+        Directory.CreateDirectory(adapter);
+        File.WriteAllText(Path.Combine(adapter, "adapter_config.json"),
+            """{"peft_type": "TRAINABLE_TOKENS", "token_indices": [3], "target_modules": ["embed_tokens"]}""");
+        SafetensorsWriter.Write(Path.Combine(adapter, "adapter_model.safetensors"),
+            new List<KeyValuePair<string, Tensor>> { new("base_model.model.language_model.model.embed_tokens.trainable_tokens_delta", full(1, 64, 0.5f)) },
+            new Dictionary<string, string> { ["format"] = "pt" });
+
+        using var scope = NewDisposeScope();
+        using var loaded = ModelLoader.Load(model);
+        using var tuner = new TrainableTokensModel(loaded);
+        AdapterFolder.Load(tuner, adapter, "old");
+        var embedded = loaded.InputEmbedding.Embed(tensor(new long[] { 3 }).unsqueeze(0));
+        Assert.True(embedded.eq(0.5f).all().item<bool>());
+        var merged = AdapterMerge.Run(new AdapterMergeRequest(model, new[] { adapter }, Path.Combine(_dir, "old-merged")));
+        Assert.Equal("language_model.model.embed_tokens.weight", Assert.Single(merged.Changes).Tensor);
+    }
 }
