@@ -130,6 +130,9 @@ def main():
     safetensors_seeds()
     for case in ("gpt2-f32", "llama-f32-tied-llama3rope-bias-hd32", "mistral-f32-window4", "gemma-bf16-hd32", "qwen2-f32-tied"):
         copy("config-json", f"tests/fixtures/reference/{case}/model/config.json", f"{case}.json")
+    # The architectures and rope layouts of issue 11, as their released checkpoints write them.
+    for name in ("qwen3-8b", "gemma-2-2b", "gemma-3-1b", "gemma-3-4b", "phi-4-mini", "smollm3-3b", "olmo-2-7b"):
+        copy("config-json", f"tests/fixtures/configs/{name}/config.json", f"{name}.json")
     for case in sorted(os.listdir(os.path.join(ROOT, "tests/fixtures/peft-adapters"))):
         copy("adapter-config", f"tests/fixtures/peft-adapters/{case}/adapter/adapter_config.json", f"{case}.json")
     copy("run-yaml", "examples/quickstart.run.yaml")
