@@ -90,7 +90,7 @@ public static class ModelConfigReader
         };
     }
 
-    /// <summary>Gemma3TextConfig's default sizes (those of Gemma 3 4B's text model but its width and depth).</summary>
+    /// <summary>Gemma3TextConfig's default sizes; released Gemma 3 configs leave the vocabulary and head counts to them.</summary>
     private static readonly Dictionary<string, int> Gemma3TextSizes = new()
     {
         ["vocab_size"] = 262_208,

@@ -8,7 +8,7 @@ internal sealed record ModelTypeDefaults
 {
     /// <summary>head_dim when config.json has none; null means hidden_size / num_attention_heads.</summary>
     public int? HeadDim { get; init; }
-    /// <summary>The activation field's name in config.json (Gemma's hidden_activation, falling back to hidden_act).</summary>
+    /// <summary>The activation is read from hidden_activation first, then hidden_act (the Gemma families).</summary>
     public bool GemmaActivation { get; init; }
     public string Activation { get; init; } = "silu";
     public bool TieWordEmbeddings { get; init; }
