@@ -10,7 +10,7 @@
         TargetModule              = 'The embedding modules to train rows of (trainable_tokens.target_modules), matched as suffixes of module paths, as PEFT does for a list. Leave it out for the model''s input embedding (model.embed_tokens, or transformer.wte for GPT-2). embed_tokens, lm_head trains an untied LM head''s rows too. For a regular expression, edit target_modules in the file.'
         IncludeOutputHead         = 'Train the same rows of the LM head too, so the model learns to predict the tokens as well as read them: target_modules becomes the input embedding and lm_head (PEFT''s [embed_tokens, lm_head]; with -TargetModule, lm_head is added to it). The embedding''s name comes from -Model''s config.json. Models with their own (untied) head need it for new tokens: without it they read a new token but never predict it. On a tied model (tie_word_embeddings: true) it is harmless and changes nothing: the head is the embedding matrix, so it follows the trained rows either way, and the adapter holds one set of rows (saved a second time under lm_head, as PEFT does).'
         InitWeights               = 'trainable_tokens.init_weights: $true (default) starts the trained rows as copies of the current rows; $false starts them as standard-normal random values.'
-        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts. Alias: -Model. -Token and -IncludeOutputHead read its tokenizer and config.json. Binds a piped object''s Model (Add-TokenizerToken) or BaseModelNameOrPath (Get-TokenAdapter) property.'
+        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts. Alias: -Model. -Token and -IncludeOutputHead read its tokenizer and config.json. Binds a piped object''s Model property (Add-TokenizerToken''s output folder). An adapter''s base_model_name_or_path is not taken: it may be a hub name, or relative to another folder.'
         Dataset                   = 'training.dataset: a JSON Lines file, one example per line with "text", "prompt" and "completion", or "messages".'
         OutputDir                 = 'training.output_dir: the folder the adapter and checkpoints are written to.'
         OverwriteOutputDir        = 'training.overwrite_output_dir: allow output_dir to exist and hold files, which are then replaced.'
@@ -87,7 +87,7 @@ New-TrainableTokensConfig -Token '<|reserved_special_token_0|>' -Model ./out/lla
 Add-TokenizerToken ./examples/models/tiny-llama3 '<think>', '</think>' -Special -OutputPath ./out/think-model |
     New-TrainableTokensConfig -Dataset ./examples/data/quickstart.jsonl -OutputDir ./out/think-adapter
 '@
-            Remarks = 'Piped objects'' Id (or TokenIndices) properties add to -TokenIndex, and a Model (or BaseModelNameOrPath) property binds to -BaseModel.'
+            Remarks = 'Piped objects'' Id (or TokenIndices) properties add to -TokenIndex, and a Model property binds to -BaseModel.'
         }
     )
     Notes       = 'The settings, their defaults and limits come from the module''s schemas (schemas/*.schema.json in the module folder).'

@@ -41,7 +41,7 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
 
     [Parameter] public bool InitWeights { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true), Alias("Model", "BaseModelNameOrPath"), ArgumentCompleter(typeof(ModelFolderCompleter))]
+    [Parameter(ValueFromPipelineByPropertyName = true), Alias("Model"), ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string BaseModel { get; set; } = "";
     [Parameter] public string Dataset { get; set; } = "";
     [Parameter] public string OutputDir { get; set; } = "";

@@ -38,6 +38,20 @@ Describe 'Results pipe into the next cmdlet by property name' {
         $result.SequenceLength | Should -Be (ConvertTo-TokenId $Model 'Hello world').Count
     }
 
+    It 'Get-TokenAdapter | New-TrainableTokensConfig retrains the same rows (TokenIndices), leaving the model to be given' {
+        $config = Get-TokenAdapter (Join-Path $Examples 'adapters/quickstart') | New-TrainableTokensConfig -Model $Model
+        $config.TrainableTokens.TokenIndices | Should -Be @(10002, 10003)
+        $config.Training.BaseModel | Should -Be $Model
+    }
+
+    It 'ConvertTo-TokenId | Invoke-TokenModel refuses to overwrite the first sequence''s file with the second' {
+        $out = Join-Path $Work 'f.safetensors'
+        $errors = $null
+        $results = 'one', 'two' | ConvertTo-TokenId $Model | Invoke-TokenModel -Model $Model -OutFile $out -Force -ErrorVariable errors -ErrorAction SilentlyContinue
+        @($results).Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'OutFileReused*'
+    }
+
     It 'Merge-TokenAdapter | Invoke-TokenModel runs the merged folder (OutputPath binds to -Model)' {
         New-TestAdapter -Path (Join-Path $Work 'a') -TokenIndex 5, 6 -Hidden 32 | Out-Null
         $result = Merge-TokenAdapter -Model $Model -Adapter (Join-Path $Work 'a') -OutputPath (Join-Path $Work 'm') |
