@@ -15,6 +15,17 @@ param(
 $ErrorActionPreference = 'Stop'
 $module = Import-Module $ModuleManifest -PassThru -Force
 $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+# -WhatIf and -Confirm are listed in syntax and parameters (Get-Help shows them, as for built-in cmdlets), with these texts
+# unless a help source gives its own; the other common parameters stay under <CommonParameters>.
+$shouldProcess = @{
+    WhatIf  = 'Shows what the command would do, after running every check, and changes nothing.'
+    Confirm = 'Asks for confirmation before the command writes anything.'
+}
+$listed = [System.Management.Automation.Cmdlet]::CommonParameters + @([System.Management.Automation.Cmdlet]::OptionalCommonParameters | Where-Object { $_ -notin $shouldProcess.Keys })
+function Get-ParameterText($Help, [string] $Name) {
+    if ($Help.Parameters -and $Help.Parameters[$Name]) { return [string]$Help.Parameters[$Name] }
+    return [string]$shouldProcess[$Name]
+}
 $problems = [System.Collections.Generic.List[string]]::new()
 
 $settings = [System.Xml.XmlWriterSettings]@{ Indent = $true; Encoding = [System.Text.UTF8Encoding]::new($false) }
@@ -95,19 +106,19 @@ foreach ($command in (Get-Command -Module $module.Name -CommandType Cmdlet | Sor
     foreach ($set in $command.ParameterSets) {
         $w.WriteStartElement('command', 'syntaxItem', $cmd)
         $w.WriteElementString('maml', 'name', $maml, $command.Name)
-        foreach ($sp in $set.Parameters | Where-Object { $_.Name -notin $common }) {
+        foreach ($sp in $set.Parameters | Where-Object { $_.Name -notin $listed }) {
             $p = $command.Parameters[$sp.Name]
             $attr = [pscustomobject]@{ Mandatory = $sp.IsMandatory; Position = $sp.Position; ValueFromPipeline = $sp.ValueFromPipeline; ValueFromPipelineByPropertyName = $sp.ValueFromPipelineByPropertyName }
-            Write-Parameter $p $attr ([string]$help.Parameters[$p.Name]) $true
+            Write-Parameter $p $attr (Get-ParameterText $help $p.Name) $true
         }
         $w.WriteEndElement()
     }
     $w.WriteEndElement()
 
     $w.WriteStartElement('command', 'parameters', $cmd)
-    foreach ($p in $parameters | Sort-Object Name) {
+    foreach ($p in @($parameters) + @($command.Parameters.Values | Where-Object { $_.Name -in $shouldProcess.Keys }) | Sort-Object Name) {
         $attr = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } | Select-Object -First 1
-        Write-Parameter $p $attr ([string]$help.Parameters[$p.Name]) $false
+        Write-Parameter $p $attr (Get-ParameterText $help $p.Name) $false
     }
     $w.WriteEndElement()
 

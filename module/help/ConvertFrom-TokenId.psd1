@@ -18,12 +18,12 @@
     Examples    = @(
         @{
             Title   = 'Decode a sequence'
-            Code    = 'ConvertFrom-TokenId ./models/my-model -Id 1, 15043, 3186'
-            Remarks = 'Returns the text (with <s> for Llama 2) and the tokens.'
+            Code    = 'ConvertFrom-TokenId ./examples/models/tiny-llama3 -Id 9906, 1917'
+            Remarks = 'Returns the text (Hello world) and the tokens (Hello, Ġworld).'
         }
         @{
-            Title   = 'Which token is id 42?'
-            Code    = '42, 43 | ConvertFrom-TokenId ./models/my-model | Format-Table Ids, Tokens, Text'
+            Title   = 'Which token is id 10002?'
+            Code    = '10002, 10003 | ConvertFrom-TokenId ./examples/models/tiny-llama3 | Format-Table Ids, Tokens, Text'
             Remarks = 'Bare ids piped in are decoded one by one.'
         }
     )

@@ -18,18 +18,26 @@
     Examples    = @(
         @{
             Title   = 'Find the id of a token'
-            Code    = "(ConvertTo-TokenId ./models/my-model '<think>' -NoSpecialTokens).Ids"
-            Remarks = 'The first thing to do before training a token''s row: find its index. A text that is not one token shows several ids.'
+            Code    = "(ConvertTo-TokenId ./examples/models/tiny-llama3 '<|reserved_special_token_0|>' -NoSpecialTokens).Ids"
+            Remarks = 'The first thing to do before training a token''s row: find its index (10002 here). A text that is not one token shows several ids.'
         }
         @{
             Title   = 'Tokenise several texts from the pipeline'
-            Code    = "'Hello world', 'naïve café 🤗' | ConvertTo-TokenId ./models/my-model | Format-Table Count, Ids, Tokens"
+            Code    = "'Hello world', 'naïve café 🤗' | ConvertTo-TokenId ./examples/models/tiny-llama3 | Format-Table Count, Ids, Tokens"
             Remarks = 'One object per text.'
         }
         @{
             Title   = 'Round trip'
-            Code    = "ConvertTo-TokenId ./models/my-model 'Hello world' | ConvertFrom-TokenId ./models/my-model"
+            Code    = "ConvertTo-TokenId ./examples/models/tiny-llama3 'Hello world' | ConvertFrom-TokenId ./examples/models/tiny-llama3"
             Remarks = 'ConvertFrom-TokenId takes the Ids property from the pipeline.'
+        }
+        @{
+            Title   = 'Run the model over a text'
+            Code    = @'
+New-Item -ItemType Directory -Force ./out | Out-Null
+ConvertTo-TokenId ./examples/models/tiny-llama3 'Hello world' | Invoke-TokenModel -Model ./examples/models/tiny-llama3 -OutFile ./out/hello.safetensors
+'@
+            Remarks = 'The Ids property binds to Invoke-TokenModel''s -InputId.'
         }
     )
     Notes       = 'The tokenizer folder needs tokenizer.json (the "fast" tokenizer format every current model ships). A folder with only tokenizer.model or vocab.json + merges.txt must be converted first: in Python, AutoTokenizer.from_pretrained(folder).save_pretrained(folder).'

@@ -7,29 +7,38 @@
         'Train such tokens before relying on them (add their ids to token_indices): Start-TokenTraining starts an untrained trainable row from the mean of the trained rows, and Test-TrainableTokensConfig warns when the data uses untrained tokens the run does not train.'
     )
     Parameters  = @{
-        Model = 'One or more model folders (config.json with model.safetensors or model.safetensors.index.json). Accepts pipeline input, e.g. from Get-ChildItem -Directory.'
+        Model = 'One or more model folders (config.json with model.safetensors or model.safetensors.index.json). Accepts pipeline input: strings, folders from Get-ChildItem -Directory, and objects by their Path, FullName or OutputPath property (Merge-TokenAdapter''s result).'
     }
     Inputs      = @(
         @{ Type = 'System.String'; Description = 'Model folder paths, by value or by the FullName property.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Untrained.UntrainedToken'; Description = 'Id, Token, EmbeddingNorm, HeadNorm, Reason, and EmbeddingReason / HeadReason (Zero, Duplicate, NearZero, or null).' }
+        @{ Type = 'TrainableTokens.UntrainedToken'; Description = 'Id, Token, EmbeddingNorm, HeadNorm, Reason, and EmbeddingReason / HeadReason (Zero, Duplicate, NearZero, or null).' }
     )
     Examples    = @(
         @{
             Title   = 'List the untrained tokens of a model'
-            Code    = 'Find-UntrainedToken -Model ./models/llama-3-8b'
-            Remarks = 'For Llama 3 base this lists the reserved special tokens, whose rows are copies of one another.'
+            Code    = 'Find-UntrainedToken -Model ./examples/models/tiny-llama3'
+            Remarks = 'The tiny model''s rows are all random, so it lists none; for Llama 3 base it lists the reserved special tokens, whose rows are copies of one another.'
         }
         @{
-            Title   = 'Train the untrained tokens your data uses'
-            Code    = '$ids = (Find-UntrainedToken ./models/base).Id; New-TrainableTokensConfig -TokenIndex $ids -BaseModel ./models/base -Dataset ./data/train.jsonl -OutputDir ./out/adapter -Path ./run.yaml'
+            Title   = 'Train the untrained tokens'
+            Code    = @'
+$ids = @(Find-UntrainedToken ./examples/models/tiny-llama3).Id
+if ($ids) { New-TrainableTokensConfig -TokenIndex $ids -BaseModel ./examples/models/tiny-llama3 -Dataset ./examples/data/quickstart.jsonl -OutputDir ./out/adapter -Path ./out/run.yaml }
+else { 'No untrained rows: nothing to train.' }
+'@
             Remarks = 'Objects on the pipeline: their ids go straight into a run file.'
         }
         @{
             Title   = 'Only rows that are exactly zero'
-            Code    = 'Find-UntrainedToken ./models/base | Where-Object EmbeddingReason -EQ Zero | Select-Object Id, Token'
+            Code    = 'Find-UntrainedToken ./examples/models/tiny-llama3 | Where-Object EmbeddingReason -EQ Zero | Select-Object Id, Token'
             Remarks = 'EmbeddingReason and HeadReason give the rule that matched for each matrix.'
+        }
+        @{
+            Title   = 'Check a merged model'
+            Code    = 'Merge-TokenAdapter -Adapter ./examples/adapters/quickstart -OutputPath ./out/merged | Find-UntrainedToken'
+            Remarks = 'The merge result''s OutputPath binds to -Model.'
         }
     )
     Notes       = 'Reads the embedding (and head) twice at most, never the rest of the model. A pickle-only folder is refused with a message that says how to convert it.'

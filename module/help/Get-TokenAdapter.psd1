@@ -6,29 +6,35 @@
         'Use it to check an adapter from Python before merging it, or to pick the token ids of an adapter for a config.'
     )
     Parameters  = @{
-        Path = 'One or more adapter folders. Accepts pipeline input, e.g. from Get-ChildItem -Directory.'
+        Path = 'One or more adapter folders. Accepts pipeline input: strings, folders from Get-ChildItem -Directory, and Start-TokenTraining''s result (its AdapterFolder property).'
     }
     Inputs      = @(
-        @{ Type = 'System.String'; Description = 'Adapter folder paths, by value or by the FullName property.' }
+        @{ Type = 'System.String'; Description = 'Adapter folder paths, by value or by the FullName or AdapterFolder property.' }
+        @{ Type = 'TrainableTokens.TrainingResult'; Description = 'A training result: its AdapterFolder is described.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Tuners.TrainableTokens.AdapterSummary'; Description = 'Path, PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, Tensors, Modules, HeadRows and ExtraConfigKeys.' }
+        @{ Type = 'TrainableTokens.AdapterSummary'; Description = 'Path, PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, Tensors, Modules, HeadRows and ExtraConfigKeys.' }
     )
     Examples    = @(
         @{
             Title   = 'Look at an adapter'
-            Code    = 'Get-TokenAdapter ./adapters/think'
-            Remarks = 'Shows the token ids it trains and the tensors it holds, e.g. base_model.model.model.embed_tokens.trainable_tokens_delta [2, 2048] F32.'
+            Code    = 'Get-TokenAdapter ./examples/adapters/quickstart'
+            Remarks = 'Shows the token ids it trains and the tensors it holds, e.g. base_model.model.model.embed_tokens.trainable_tokens_delta [2, 32] F32.'
         }
         @{
             Title   = 'Check that an adapter for an untied model trains its head'
-            Code    = '(Get-TokenAdapter ./adapters/think).HeadRows -eq ''Own'''
-            Remarks = 'True when the adapter holds the LM head''s own rows beside the embedding''s (target_modules [embed_tokens, lm_head]); without them an untied model reads the new tokens but never predicts them.'
+            Code    = '(Get-TokenAdapter ./examples/adapters/quickstart).HeadRows -eq ''Own'''
+            Remarks = 'True when the adapter holds the LM head''s own rows beside the embedding''s (target_modules [embed_tokens, lm_head]); without them an untied model reads the new tokens but never predicts them. The tiny model is tied, so this is False.'
         }
         @{
             Title   = 'Find adapters that train a given token'
-            Code    = 'Get-ChildItem ./adapters -Directory | Get-TokenAdapter | Where-Object TokenIndices -Contains 128011 | Select-Object Path'
+            Code    = 'Get-ChildItem ./examples/adapters -Directory | Get-TokenAdapter | Where-Object TokenIndices -Contains 10004 | Select-Object Path'
             Remarks = 'Objects on the pipeline: filter on their properties.'
+        }
+        @{
+            Title   = 'Describe the adapter a training run wrote'
+            Code    = 'Start-TokenTraining ./examples/quickstart.run.yaml -MaxSteps 4 -OutputPath ./out/adapter | Get-TokenAdapter'
+            Remarks = 'The training result''s AdapterFolder binds to -Path.'
         }
     )
     Notes       = 'A pickle file (adapter_model.bin) is never read; the error says how to re-save the adapter as safetensors.'

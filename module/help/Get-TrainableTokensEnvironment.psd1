@@ -10,7 +10,7 @@
         @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Runtime.EnvironmentReport'; Description = 'One object with ModuleVersion, TorchSharpVersion, LibTorchVersion, BuildFlavour, Backend, CpuThreads, InteropThreads, CudaDevices (Index, Name, TotalMemoryBytes, FreeMemoryBytes), NativeShimApplied, NativeDirectory, Libstdcxx, YamlDotNetVersion, DotNetVersion, OperatingSystem, ComputeCheckPassed and ComputeCheckMilliseconds.' }
+        @{ Type = 'TrainableTokens.EnvironmentReport'; Description = 'One object with ModuleVersion, TorchSharpVersion, LibTorchVersion, BuildFlavour, Backend, CpuThreads, InteropThreads, CudaDevices (Index, Name, TotalMemoryBytes, FreeMemoryBytes), NativeShimApplied, NativeDirectory, Libstdcxx, YamlDotNetVersion, DotNetVersion, OperatingSystem, ComputeCheckPassed and ComputeCheckMilliseconds.' }
     )
     Examples    = @(
         @{
@@ -22,8 +22,8 @@
             Title   = 'Stop a runbook early when the worker cannot compute'
             Code    = @'
 $environment = Get-TrainableTokensEnvironment
-if (-not $environment.ComputeCheckPassed) { throw "libtorch gives wrong results on $env:COMPUTERNAME" }
-if ($environment.Backend -ne 'CUDA') { Write-Warning 'No GPU: training will run on the CPU.' }
+if (-not $environment.ComputeCheckPassed) { throw "libtorch gives wrong results on $([Environment]::MachineName)" }
+if ($environment.CudaDevices.Count -eq 0) { Write-Warning 'No GPU: training will run on the CPU.' }
 '@
             Remarks = 'Uses the properties of the returned object rather than its formatted text.'
         }

@@ -21,12 +21,12 @@
     Examples    = @(
         @{
             Title   = 'Check a chat dataset'
-            Code    = 'Measure-TokenDataset ./models/my-model ./data/chats.jsonl -MaxLength 1024'
+            Code    = 'Measure-TokenDataset ./examples/models/tiny-llama3 ./examples/data/quickstart.jsonl -MaxLength 64'
             Remarks = 'Reports how many tokens carry a loss and how many conversations were cut.'
         }
         @{
             Title   = 'Data from the pipeline'
-            Code    = "@{ prompt = 'Q: 2+2? A:'; completion = ' 4' }, 'plain text works too' | Measure-TokenDataset ./models/my-model"
+            Code    = "@{ prompt = 'Q: 2+2? A:'; completion = ' 4' }, 'plain text works too' | Measure-TokenDataset ./examples/models/tiny-llama3"
             Remarks = 'Hashtables and objects with the record''s properties, and plain strings.'
         }
     )

@@ -6,31 +6,37 @@
         'Rows are converted to the weight''s dtype (float32, bfloat16 or float16) with round-to-nearest-even, as PEFT does when it merges. The merged folder loads in transformers'' AutoModelForCausalLM unchanged.'
     )
     Parameters  = @{
-        Model      = 'The Hugging Face model folder the adapters were trained on (config.json, model.safetensors or a sharded checkpoint).'
-        Adapter    = 'One or more adapter folders (adapter_config.json + adapter_model.safetensors), from PEFT''s save_pretrained or this module. Accepts pipeline input, e.g. from Get-ChildItem or Get-TokenAdapter.'
+        Model      = 'The Hugging Face model folder the adapters were trained on (config.json, model.safetensors or a sharded checkpoint). Left out, it is the folder the adapters'' adapter_config.json names in base_model_name_or_path: an absolute path, or one relative to the current location or else to the adapter folder. A hub name (such as meta-llama/Llama-3.2-1B) or adapters that name different folders are an error asking for -Model.'
+        Adapter    = 'One or more adapter folders (adapter_config.json + adapter_model.safetensors), from PEFT''s save_pretrained or this module. Accepts pipeline input: strings, folders from Get-ChildItem, and objects by their Path, FullName or AdapterFolder property (Get-TokenAdapter''s and Start-TokenTraining''s results).'
         OutputPath = 'The folder to write. It must not be, contain or lie inside -Model or an -Adapter folder (links resolved). An existing folder is replaced only with -Force, and only if Merge-TokenAdapter wrote it (it holds the hidden marker .trainable-tokens-output.json) or it is empty; the new one replaces it in one step once complete.'
         SafeMerge  = 'Refuse adapters whose rows hold NaN or infinite values; nothing is written.'
         Force      = 'Replace -OutputPath if it exists and Merge-TokenAdapter wrote it. A folder or file it did not write is never replaced.'
     }
     Inputs      = @(
-        @{ Type = 'System.String'; Description = 'Adapter folder paths, by value or by the Path / FullName property.' }
+        @{ Type = 'System.String'; Description = 'Adapter folder paths, by value or by the Path, FullName or AdapterFolder property.' }
+        @{ Type = 'TrainableTokens.TrainingResult'; Description = 'A training result: its AdapterFolder is merged.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Merging.AdapterMergeResult'; Description = 'OutputPath, the adapters merged, Changes (for each weight tensor: adapter, module path, tensor name, file, dtype and the token ids written), BytesCopied and Seconds.' }
+        @{ Type = 'TrainableTokens.AdapterMergeResult'; Description = 'OutputPath, the adapters merged, Changes (for each weight tensor: adapter, module path, tensor name, file, dtype and the token ids written), BytesCopied and Seconds.' }
     )
     Examples    = @(
         @{
             Title   = 'Merge one adapter'
-            Code    = 'Merge-TokenAdapter -Model ./models/llama -Adapter ./adapters/think -OutputPath ./models/llama-think'
-            Remarks = 'Writes ./models/llama-think with the <think> rows in model.embed_tokens.weight; the result says which tensors and rows changed.'
+            Code    = 'Merge-TokenAdapter -Model ./examples/models/tiny-llama3 -Adapter ./examples/adapters/quickstart -OutputPath ./out/tiny-llama3-merged'
+            Remarks = 'Writes ./out/tiny-llama3-merged with rows 10002 and 10003 in model.embed_tokens.weight; the result says which tensors and rows changed.'
         }
         @{
             Title   = 'See what would change, then merge two disjoint adapters safely'
             Code    = @'
-Merge-TokenAdapter ./models/llama ./adapters/think, ./adapters/tools -OutputPath ./models/llama-merged -WhatIf -Verbose
-Get-ChildItem ./adapters -Directory | Merge-TokenAdapter -Model ./models/llama -OutputPath ./models/llama-merged -SafeMerge -Force
+Merge-TokenAdapter ./examples/models/tiny-llama3 ./examples/adapters/quickstart, ./examples/adapters/tool -OutputPath ./out/merged -WhatIf -Verbose
+Get-ChildItem ./examples/adapters -Directory | Merge-TokenAdapter -Model ./examples/models/tiny-llama3 -OutputPath ./out/merged -SafeMerge -Force
 '@
             Remarks = '-WhatIf runs every check and lists the rows that would be written, and writes nothing.'
+        }
+        @{
+            Title   = 'Train and merge, the model taken from the adapter'
+            Code    = 'Start-TokenTraining ./examples/quickstart.run.yaml -MaxSteps 4 -OutputPath ./out/adapter | Merge-TokenAdapter -OutputPath ./out/merged'
+            Remarks = 'The training result''s AdapterFolder binds to -Adapter; without -Model the adapter''s base_model_name_or_path names the model folder (absolute, or relative to the current location or to the adapter folder).'
         }
     )
     Notes       = 'Merging never loads the model, so it works for checkpoints larger than memory. To undo a merge, keep the original folder: the merge writes a new one.'

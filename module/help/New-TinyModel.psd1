@@ -32,27 +32,27 @@
     Examples    = @(
         @{
             Title   = 'A tiny Llama to try things on'
-            Code    = 'New-TinyModel llama ./models/tiny-llama -Seed 1'
-            Remarks = 'Writes ./models/tiny-llama/config.json and model.safetensors.'
+            Code    = 'New-TinyModel llama ./out/tiny-llama -Seed 1'
+            Remarks = 'Writes ./out/tiny-llama/config.json and model.safetensors.'
         }
         @{
             Title   = 'A sharded bfloat16 Gemma with a tied head'
-            Code    = 'New-TinyModel gemma ./models/tiny-gemma -Dtype bfloat16 -MaxShardBytes 20000 -Force'
+            Code    = 'New-TinyModel gemma ./out/tiny-gemma -Dtype bfloat16 -MaxShardBytes 20000 -Force'
             Remarks = 'Splits the weights over several model-0000N-of-0000M.safetensors files listed in model.safetensors.index.json.'
         }
         @{
             Title   = 'A tiny model that trains as it is, with a real tokenizer'
             Code    = @'
-New-TinyModel qwen2 ./models/tiny-qwen2 -Tokenizer ./examples/models/tiny-llama3 -Untied
-New-TrainableTokensConfig -TokenIndex 10002, 10003 -IncludeOutputHead -MaxSeqLength 64 |
-    Start-TokenTraining -Model ./models/tiny-qwen2 -Dataset ./examples/data/quickstart.jsonl -OutputPath ./out/tiny-qwen2 -MaxSteps 20
+New-TinyModel qwen2 ./out/tiny-qwen2 -Tokenizer ./examples/models/tiny-llama3 -Untied
+New-TrainableTokensConfig -TokenIndex 10002, 10003 -Model ./out/tiny-qwen2 -IncludeOutputHead -MaxSeqLength 64 |
+    Start-TokenTraining -Dataset ./examples/data/quickstart.jsonl -OutputPath ./out/tiny-qwen2-adapter -MaxSteps 20
 '@
             Remarks = 'Without -Tokenizer a tiny model has no tokenizer.json, which training needs to tokenise the data.'
         }
         @{
             Title   = 'Run the new model'
-            Code    = 'New-TinyModel qwen2 ./models/tiny-qwen2 | ForEach-Object { Invoke-TokenModel -Model $_.Path -InputId 1, 2, 3 -OutFile ./q.safetensors }'
-            Remarks = 'The object on the pipeline carries the folder''s path.'
+            Code    = 'New-TinyModel qwen2 ./out/tiny-qwen2 -Force | Invoke-TokenModel -InputId 1, 2, 3 -OutFile ./out/q.safetensors'
+            Remarks = 'The object on the pipeline carries the folder''s Path, which binds to -Model.'
         }
     )
     Notes       = 'Weights are N(0, 0.02) for projections, N(0, 0.5) for embeddings, and near 1 (near 0 for Gemma) for norm weights, so that every part of the forward pass matters in a comparison.'

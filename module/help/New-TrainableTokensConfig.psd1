@@ -5,12 +5,12 @@
         'The config is checked against the schema before anything is returned or written; every problem is reported at once as an error that names the parameter, and nothing is written. With -Path the config is written as YAML, starting with a yaml-language-server line that points at the module''s JSON Schema, so editors check and complete the file; relative paths are rewritten to be relative to the file''s folder, which is how run files resolve them. An existing file is replaced only with -Force; -WhatIf shows what would be written.'
     )
     Parameters  = @{
-        TokenIndex                = 'The ids of the tokens whose embedding rows are trained (trainable_tokens.token_indices), for example the ids of newly added tokens. Ids run from 0 to the vocabulary size minus 1. Give -TokenIndex, -Token, or both (the ids of -Token follow these).'
+        TokenIndex                = 'The ids of the tokens whose embedding rows are trained (trainable_tokens.token_indices), for example the ids of newly added tokens. Ids run from 0 to the vocabulary size minus 1. Give -TokenIndex, -Token, or both (the ids of -Token follow these). Piped objects add their Id (Add-TokenizerToken) or TokenIndices (Get-TokenAdapter) property; the config is made once, from all of them.'
         Token                     = 'The tokens to train, by their text (for example ''<think>'', ''</think>''): each is looked up in the tokenizer of -Model and must be exactly one token there (an added token, or a vocabulary entry). A string that is not is an error that names it and shows what it encodes to (error id NotOneToken, category InvalidArgument), and no config is returned or written. Needs -Model.'
         TargetModule              = 'The embedding modules to train rows of (trainable_tokens.target_modules), matched as suffixes of module paths, as PEFT does for a list. Leave it out for the model''s input embedding (model.embed_tokens, or transformer.wte for GPT-2). embed_tokens, lm_head trains an untied LM head''s rows too. For a regular expression, edit target_modules in the file.'
         IncludeOutputHead         = 'Train the same rows of the LM head too, so the model learns to predict the tokens as well as read them: target_modules becomes the input embedding and lm_head (PEFT''s [embed_tokens, lm_head]; with -TargetModule, lm_head is added to it). The embedding''s name comes from -Model''s config.json. Models with their own (untied) head need it for new tokens: without it they read a new token but never predict it. On a tied model (tie_word_embeddings: true) it is harmless and changes nothing: the head is the embedding matrix, so it follows the trained rows either way, and the adapter holds one set of rows (saved a second time under lm_head, as PEFT does).'
         InitWeights               = 'trainable_tokens.init_weights: $true (default) starts the trained rows as copies of the current rows; $false starts them as standard-normal random values.'
-        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts. Alias: -Model. -Token and -IncludeOutputHead read its tokenizer and config.json.'
+        BaseModel                 = 'training.base_model: the Hugging Face model folder to train on. May be left out and given when training starts. Alias: -Model. -Token and -IncludeOutputHead read its tokenizer and config.json. Binds a piped object''s Model property (Add-TokenizerToken''s output folder). An adapter''s base_model_name_or_path is not taken: it may be a hub name, or relative to another folder.'
         Dataset                   = 'training.dataset: a JSON Lines file, one example per line with "text", "prompt" and "completion", or "messages".'
         OutputDir                 = 'training.output_dir: the folder the adapter and checkpoints are written to.'
         OverwriteOutputDir        = 'training.overwrite_output_dir: allow output_dir to exist and hold files, which are then replaced.'
@@ -46,37 +46,48 @@
         Force                     = 'Replace -Path if it exists.'
     }
     Inputs      = @(
-        @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }
+        @{ Type = 'TrainableTokens.AddedToken'; Description = 'Add-TokenizerToken''s output: each token''s Id adds to -TokenIndex, and Model binds to -BaseModel.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Configuration.RunConfig'; Description = 'Without -Path: the config, with TrainableTokens and Training sections.' }
+        @{ Type = 'TrainableTokens.RunConfig'; Description = 'Without -Path: the config, with TrainableTokens and Training sections.' }
         @{ Type = 'System.IO.FileInfo'; Description = 'With -Path: the file written.' }
     )
     Examples    = @(
         @{
-            Title   = 'Write a run file for two new tokens'
-            Code    = 'New-TrainableTokensConfig -TokenIndex 5, 6 -BaseModel ./models/tiny-llama -Dataset ./data/train.jsonl -OutputDir ./out/adapter -Path ./run.yaml'
-            Remarks = 'Writes ./run.yaml with every setting; Test-TrainableTokensConfig ./run.yaml then checks it against the model.'
+            Title   = 'Write a run file for two tokens'
+            Code    = 'New-TrainableTokensConfig -TokenIndex 10002, 10003 -BaseModel ./examples/models/tiny-llama3 -Dataset ./examples/data/quickstart.jsonl -OutputDir ./out/adapter -Path ./out/run.yaml'
+            Remarks = 'Writes ./out/run.yaml with every setting (paths relative to it); Test-TrainableTokensConfig ./out/run.yaml then checks it against the model.'
         }
         @{
             Title   = 'Name the tokens by their text'
-            Code    = 'New-TrainableTokensConfig -Token ''<think>'', ''</think>'' -Model ./models/tiny-llama -Dataset ./data/train.jsonl -OutputDir ./out/adapter -Path ./run.yaml'
-            Remarks = 'Looks up both strings in the model''s tokenizer and writes their ids as token_indices (and the folder as base_model). Add new tokens first with Add-TokenizerToken; a string that is not exactly one token, such as ''<thinking>'' before it is added, is an error that names it and writes nothing.'
+            Code    = 'New-TrainableTokensConfig -Token ''<|reserved_special_token_0|>'', ''<|reserved_special_token_1|>'' -Model ./examples/models/tiny-llama3 -Dataset ./examples/data/quickstart.jsonl -OutputDir ./out/adapter -Path ./out/run.yaml -Force'
+            Remarks = 'Looks up both strings in the model''s tokenizer and writes their ids as token_indices (and the folder as base_model). Add new tokens first with Add-TokenizerToken; a string that is not exactly one token, such as ''<thinking>'', is an error that names it and writes nothing.'
         }
         @{
             Title   = 'Train an untied model''s output head too'
-            Code    = 'New-TrainableTokensConfig -Token ''<think>'', ''</think>'' -Model ./models/llama-untied -IncludeOutputHead -Path ./run.yaml'
+            Code    = @'
+New-TinyModel llama ./out/llama-untied -Tokenizer ./examples/models/tiny-llama3 -Untied | Out-Null
+New-TrainableTokensConfig -Token '<|reserved_special_token_0|>' -Model ./out/llama-untied -IncludeOutputHead -Path ./out/untied.run.yaml
+'@
             Remarks = 'Writes target_modules: [embed_tokens, lm_head], so the adapter trains the tokens'' rows of the embedding and of the LM head (saved as base_model.model.model.embed_tokens.trainable_tokens_delta and base_model.model.lm_head.trainable_tokens_delta, as PEFT does). Then the model can predict the new tokens, not only read them.'
         }
         @{
             Title   = 'See what would be written'
-            Code    = 'New-TrainableTokensConfig -TokenIndex 120 -LearningRate 0.01 -NumTrainEpochs 1 -Path ./run.yaml -WhatIf'
+            Code    = 'New-TrainableTokensConfig -TokenIndex 120 -LearningRate 0.01 -NumTrainEpochs 1 -Path ./out/run.yaml -WhatIf'
             Remarks = 'Checks the settings and reports the file it would write, without writing it.'
         }
         @{
             Title   = 'A config object for a script'
             Code    = '$config = New-TrainableTokensConfig -TokenIndex 5, 6 -BatchSize 4; $config.Training.PerDeviceTrainBatchSize'
             Remarks = 'Without -Path the config object goes down the pipeline. Invalid values are errors that name the parameter, for example -LearningRate 0.'
+        }
+        @{
+            Title   = 'The ids of tokens just added'
+            Code    = @'
+Add-TokenizerToken ./examples/models/tiny-llama3 '<think>', '</think>' -Special -OutputPath ./out/think-model |
+    New-TrainableTokensConfig -Dataset ./examples/data/quickstart.jsonl -OutputDir ./out/think-adapter
+'@
+            Remarks = 'Piped objects'' Id (or TokenIndices) properties add to -TokenIndex, and a Model property binds to -BaseModel.'
         }
     )
     Notes       = 'The settings, their defaults and limits come from the module''s schemas (schemas/*.schema.json in the module folder).'

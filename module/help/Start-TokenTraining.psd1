@@ -28,23 +28,23 @@
         Force          = 'Allow output_dir to hold an earlier run (as overwrite_output_dir: true). Its checkpoints and adapter are replaced only once the new adapter is complete; a failed, cancelled or killed run puts them back. Other files in output_dir are never touched.'
     }
     Inputs      = @(
-        @{ Type = 'TrainableTokens.Core.Configuration.RunConfig'; Description = 'A run config from New-TrainableTokensConfig.' }
+        @{ Type = 'TrainableTokens.RunConfig'; Description = 'A run config from New-TrainableTokensConfig.' }
         @{ Type = 'System.IO.FileInfo'; Description = 'A run file (for example from Get-Item).' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Training.TrainingResult'; Description = 'Steps, TotalSteps, Epochs, FirstLoss, FinalLoss (the last logged interval mean), Seconds, TokensPerSecond, TrainedTokens, TokenIndices, AdapterFolder, Checkpoints, Cancelled, Message; EvalLossBefore, EvalLoss (of the adapter written), BestEvalLoss, Improved (EvalLoss below EvalLossBefore), BestCheckpoint, EarlyStopped; LossHistory (the lines of metrics.jsonl), MetricsFile and LossCurveFile.' }
+        @{ Type = 'TrainableTokens.TrainingResult'; Description = 'Steps, TotalSteps, Epochs, FirstLoss, FinalLoss (the last logged interval mean), Seconds, TokensPerSecond, TrainedTokens, TokenIndices, AdapterFolder, Checkpoints, Cancelled, Message; EvalLossBefore, EvalLoss (of the adapter written), BestEvalLoss, Improved (EvalLoss below EvalLossBefore), BestCheckpoint, EarlyStopped; LossHistory (the lines of metrics.jsonl), MetricsFile and LossCurveFile.' }
     )
     Examples    = @(
         @{
             Title   = 'Train the quickstart run'
             Code    = 'Start-TokenTraining ./examples/quickstart.run.yaml -Verbose'
-            Remarks = 'Checks the run file, trains the two reserved-token rows of the tiny Llama 3 model and writes the adapter to out/quickstart-adapter.'
+            Remarks = 'Checks the run file, trains the two reserved-token rows of the tiny Llama 3 model and writes the adapter to out/quickstart-adapter (output_dir is relative to the run file).'
         }
         @{
-            Title   = 'See what would happen, then train on another model and replace an earlier result'
+            Title   = 'See what would happen, then train and replace an earlier result'
             Code    = @'
-Start-TokenTraining ./run.yaml -Model ./models/llama -WhatIf
-$result = Start-TokenTraining ./run.yaml -Model ./models/llama -Force
+Start-TokenTraining ./examples/quickstart.run.yaml -OutputPath ./out/again -WhatIf
+$result = Start-TokenTraining ./examples/quickstart.run.yaml -OutputPath ./out/again -MaxSteps 10 -Force
 "{0:0.000} -> {1:0.000} in {2:0.0} s" -f $result.FirstLoss, $result.FinalLoss, $result.Seconds
 '@
             Remarks = '-WhatIf runs every check and trains nothing. -Force replaces an earlier run''s checkpoints and adapter in output_dir once the new adapter is complete.'
@@ -52,7 +52,8 @@ $result = Start-TokenTraining ./run.yaml -Model ./models/llama -Force
         @{
             Title   = 'Continue a run that was stopped or killed'
             Code    = @'
-Start-TokenTraining ./run.yaml -Resume latest
+Start-TokenTraining ./examples/quickstart.run.yaml -OutputPath ./out/resumed -MaxSteps 10
+Start-TokenTraining ./examples/quickstart.run.yaml -OutputPath ./out/resumed -MaxSteps 20 -Resume latest -Force
 '@
             Remarks = 'Starts from the newest complete checkpoint-N in output_dir, with its rows, optimizer state, step and place in the data: the result equals an uninterrupted run.'
         }
@@ -60,28 +61,28 @@ Start-TokenTraining ./run.yaml -Resume latest
             Title   = 'Train from a config object, with settings from the command line'
             Code    = @'
 New-TrainableTokensConfig -TokenIndex 10002, 10003 -MaxSeqLength 64 |
-    Start-TokenTraining -Model ./models/llama -Dataset ./data/train.jsonl -OutputPath ./out/think -LearningRate 0.01 -MaxSteps 200
+    Start-TokenTraining -Model ./examples/models/tiny-llama3 -Dataset ./examples/data/quickstart.jsonl -OutputPath ./out/think -LearningRate 0.01 -MaxSteps 20
 '@
             Remarks = 'No run file needed: the config object and the parameters make the run, checked as a file would be.'
         }
         @{
             Title   = 'Evaluate, keep the best adapter, and read the metrics'
             Code    = @'
-# in the run file:  eval_split: 0.1, eval_strategy: steps, eval_steps: 50, save_steps: 100, load_best_model_at_end: true
-$result = Start-TokenTraining ./run.yaml
+# the quickstart run file holds out a quarter of the examples: eval_split: 0.25
+$result = Start-TokenTraining ./examples/quickstart.run.yaml -OutputPath ./out/evaluated
 $result | Select-Object EvalLossBefore, EvalLoss, Improved, BestCheckpoint
-Get-Content (Join-Path $result.AdapterFolder metrics.jsonl) | ConvertFrom-Json | Where-Object eval_loss | Format-Table step, eval_loss, eval_perplexity
+Get-Content $result.MetricsFile | ConvertFrom-Json | Where-Object eval_loss | Format-Table step, eval_loss, eval_perplexity
 '@
             Remarks = 'Improved is true when the adapter written has a lower eval loss than the model before training. loss_curve.svg beside metrics.jsonl shows both losses by step.'
         }
         @{
             Title   = 'Train, inspect and merge'
             Code    = @'
-$result = Start-TokenTraining ./run.yaml
-Get-TokenAdapter $result.AdapterFolder
-Merge-TokenAdapter -Model ./models/llama -Adapter $result.AdapterFolder -OutputPath ./models/llama-think
+$result = Start-TokenTraining ./examples/quickstart.run.yaml -OutputPath ./out/adapter
+$result | Get-TokenAdapter
+$result | Merge-TokenAdapter -OutputPath ./out/tiny-llama3-think
 '@
-            Remarks = 'The adapter is in PEFT''s format: PeftModel.from_pretrained in Python reads it too.'
+            Remarks = 'The result''s AdapterFolder binds to Get-TokenAdapter''s and Merge-TokenAdapter''s adapter parameter; the merge takes the model from the adapter. The adapter is in PEFT''s format: PeftModel.from_pretrained in Python reads it too.'
         }
     )
     Notes       = 'A checkpoint is resumed only by a run with the same token ids, model, tokenised data, seed, batch size and gradient accumulation; max_steps and num_train_epochs may change. With eval_split the examples are split after tokenisation (with packing, chunks are split).'

@@ -7,7 +7,7 @@
     )
     Parameters  = @{
         Path           = 'The run file (YAML) to check. Accepts pipeline input, such as the file New-TrainableTokensConfig -Path writes or Get-ChildItem output.'
-        Config         = 'A run config object from New-TrainableTokensConfig (without -Path) to check.'
+        Config         = 'A run config object from New-TrainableTokensConfig (without -Path) to check, by value from the pipeline. A file or path piped in is taken as a run file.'
         Model          = 'A Hugging Face model folder to check against, instead of the run''s training.base_model.'
         Dataset        = 'A dataset file (JSON Lines, or text) to use instead of the run''s training.dataset.'
         OutputPath     = 'The output folder to use instead of the run''s training.output_dir (alias OutputDir).'
@@ -23,25 +23,31 @@
     }
     Inputs      = @(
         @{ Type = 'System.String'; Description = 'Paths of run files, by value or by the FullName property.' }
+        @{ Type = 'TrainableTokens.RunConfig'; Description = 'A run config from New-TrainableTokensConfig, checked as -Config.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Configuration.ConfigFinding'; Description = 'One per problem: Severity, Field, Line, Column, Message and Source (the file). Nothing when the file is good.' }
+        @{ Type = 'TrainableTokens.ConfigFinding'; Description = 'One per problem: Severity, Field, Line, Column, Message and Source (the file). Nothing when the file is good.' }
     )
     Examples    = @(
         @{
             Title   = 'Check a run file'
-            Code    = 'Test-TrainableTokensConfig ./run.yaml'
+            Code    = 'Test-TrainableTokensConfig ./examples/quickstart.run.yaml'
             Remarks = 'Lists every problem with its line and column; no output means the file is good.'
         }
         @{
             Title   = 'Check against another model'
-            Code    = 'Test-TrainableTokensConfig ./run.yaml -Model ./models/tiny-llama'
-            Remarks = 'Also reports token ids at or past the vocabulary size and target modules the model does not have.'
+            Code    = 'Test-TrainableTokensConfig ./examples/quickstart.run.yaml -Model ./examples/models/tiny-llama'
+            Remarks = 'Also reports token ids at or past the vocabulary size (the tiny Llama has 128 rows, so 10002 and 10003 are errors) and target modules the model does not have.'
         }
         @{
             Title   = 'Stop a pipeline on errors'
-            Code    = 'if (Test-TrainableTokensConfig ./run.yaml | Where-Object Severity -EQ Error) { throw ''Fix run.yaml first.'' }'
+            Code    = 'if (Test-TrainableTokensConfig ./examples/quickstart.run.yaml | Where-Object Severity -EQ Error) { throw ''Fix quickstart.run.yaml first.'' }'
             Remarks = 'Warnings (for example float16 on the CPU) do not stop it.'
+        }
+        @{
+            Title   = 'Check a config object before training it'
+            Code    = 'New-TrainableTokensConfig -TokenIndex 10002, 10003 -MaxSeqLength 64 | Test-TrainableTokensConfig -Model ./examples/models/tiny-llama3 -Dataset ./examples/data/quickstart.jsonl'
+            Remarks = 'A config object piped in is checked as Start-TokenTraining would check it.'
         }
     )
     Notes       = 'Relative paths in a run file are relative to the file''s folder.'

@@ -12,11 +12,13 @@ namespace TrainableTokens.Cmdlets;
 /// folder atomically, and returns each token with its id.
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "TokenizerToken", SupportsShouldProcess = true)]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(AddedToken))]
 public sealed class AddTokenizerToken : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path", "FullName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string Model { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]
@@ -52,7 +54,7 @@ public sealed class AddTokenizerToken : PSCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void EndProcessing()
+    protected override void ProcessRecord()
     {
         var model = GetUnresolvedProviderPathFromPSPath(Model);
         var output = GetUnresolvedProviderPathFromPSPath(OutputPath);
@@ -98,18 +100,15 @@ public sealed class AddTokenizerToken : PSCmdlet
             Seed = p.Seed,
             Overwrite = p.Force,
         });
-        var tokens = result.Tokens.Select(t =>
+        var tokens = result.Tokens.Select(t => (object)new AddedToken
         {
-            var o = new PSObject();
-            o.TypeNames.Insert(0, "TrainableTokens.AddedToken");
-            o.Properties.Add(new PSNoteProperty("Token", t.Token));
-            o.Properties.Add(new PSNoteProperty("Id", t.Id));
-            o.Properties.Add(new PSNoteProperty("Special", t.Special));
-            o.Properties.Add(new PSNoteProperty("Added", t.Added));
-            o.Properties.Add(new PSNoteProperty("Model", result.Output));
-            o.Properties.Add(new PSNoteProperty("TokenizerSize", result.TokenizerSize));
-            o.Properties.Add(new PSNoteProperty("VocabSize", result.NewVocabSize));
-            return (object)o;
+            Token = t.Token,
+            Id = t.Id,
+            Special = t.Special,
+            Added = t.Added,
+            Model = result.Output,
+            TokenizerSize = result.TokenizerSize,
+            VocabSize = result.NewVocabSize,
         });
         return result.Notes.Cast<object>().Concat(tokens).ToArray();
     }

@@ -5,7 +5,7 @@ namespace TrainableTokens.Cmdlets;
 
 /// <summary>Turns token ids back into text (and their vocabulary entries), exactly as Hugging Face's tokenizer.decode(ids).</summary>
 [Cmdlet(VerbsData.ConvertFrom, "TokenId")]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(TokenIds))]
 public sealed class ConvertFromTokenId : TokenizerCmdlet
 {
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]

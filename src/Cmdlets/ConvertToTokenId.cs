@@ -5,7 +5,7 @@ namespace TrainableTokens.Cmdlets;
 
 /// <summary>Turns text into the token ids a model's tokenizer gives, exactly as Hugging Face's tokenizer(text).</summary>
 [Cmdlet(VerbsData.ConvertTo, "TokenId")]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(TokenIds))]
 public sealed class ConvertToTokenId : TokenizerCmdlet
 {
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]

@@ -12,8 +12,9 @@ namespace TrainableTokens.Cmdlets;
 public sealed class FindUntrainedToken : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName", "Path")]
+    [Alias("FullName", "Path", "OutputPath")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string[] Model { get; set; } = Array.Empty<string>();
 
     protected override void ProcessRecord()

@@ -11,8 +11,9 @@ namespace TrainableTokens.Cmdlets;
 public sealed class GetTokenAdapter : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName")]
+    [Alias("FullName", "AdapterFolder")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(AdapterFolderCompleter))]
     public string[] Path { get; set; } = Array.Empty<string>();
 
     protected override void ProcessRecord()

@@ -12,11 +12,14 @@ namespace TrainableTokens.Cmdlets;
 [OutputType("TrainableTokens.Core.Models.ForwardCaptureResult")]
 public sealed class InvokeTokenModel : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path", "FullName", "OutputPath")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string Model { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 1)]
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Ids")]
     [ValidateNotNullOrEmpty]
     public int[] InputId { get; set; } = Array.Empty<int>();
 
@@ -30,19 +33,30 @@ public sealed class InvokeTokenModel : PSCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DeviceCompleter))]
     public string Device { get; set; } = "cpu";
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("AdapterFolder")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(AdapterFolderCompleter))]
     public string? Adapter { get; set; }
 
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void EndProcessing()
+    private string? _written;
+
+    protected override void ProcessRecord()
     {
         var model = GetUnresolvedProviderPathFromPSPath(Model);
         var outFile = GetUnresolvedProviderPathFromPSPath(OutFile);
+        if (_written == outFile)
+        {
+            WriteError(new ErrorRecord(new IOException($"'{outFile}' already holds the previous sequence's outputs: Invoke-TokenModel writes one file per sequence. Pipe one sequence, or give each its own -OutFile with ForEach-Object."),
+                "OutFileReused", ErrorCategory.ResourceExists, outFile));
+            return;
+        }
         if (File.Exists(outFile) && !Force)
         {
             WriteError(new ErrorRecord(new IOException($"'{outFile}' already exists. Use -Force to overwrite it."),
@@ -55,6 +69,7 @@ public sealed class InvokeTokenModel : PSCmdlet
         {
             var adapter = Adapter is null ? null : GetUnresolvedProviderPathFromPSPath(Adapter);
             WriteObject(Run(model, InputId.Select(i => (long)i).ToArray(), outFile, Dtype, Device, adapter));
+            _written = outFile;
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {

@@ -13,13 +13,14 @@ namespace TrainableTokens.Cmdlets;
 /// what it gives, so data problems show before a run starts.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "TokenDataset", DefaultParameterSetName = "Path")]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(DatasetSummary))]
 public sealed class MeasureTokenDataset : PSCmdlet
 {
     private readonly List<object?> _input = new();
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string Model { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Path")]
@@ -57,7 +58,7 @@ public sealed class MeasureTokenDataset : PSCmdlet
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PSObject Measure(string model, string? path, List<object?> input, int maxLength, bool packing)
+    private static TrainableTokens.DatasetSummary Measure(string model, string? path, List<object?> input, int maxLength, bool packing)
     {
         using var tokenizer = ModelTokenizer.Load(model);
         var records = path is not null
@@ -65,22 +66,22 @@ public sealed class MeasureTokenDataset : PSCmdlet
             : input.Select((item, i) => (DatasetRecord)DatasetInput.Record(item, i + 1));
         var data = TokenizedDataset.Build(tokenizer, records, new DatasetOptions { MaxLength = maxLength, Packing = packing }, path ?? DatasetRecord.PipelineSource);
         var s = data.Summary;
-        var result = new PSObject();
-        result.TypeNames.Insert(0, "TrainableTokens.DatasetSummary");
-        result.Properties.Add(new PSNoteProperty("Source", path ?? DatasetRecord.PipelineSource));
-        result.Properties.Add(new PSNoteProperty("Records", s.Records));
-        result.Properties.Add(new PSNoteProperty("Sequences", s.Sequences));
-        result.Properties.Add(new PSNoteProperty("Tokens", s.Tokens));
-        result.Properties.Add(new PSNoteProperty("LabelledTokens", s.LabelledTokens));
-        result.Properties.Add(new PSNoteProperty("Truncated", s.Truncated));
-        result.Properties.Add(new PSNoteProperty("EmptyRecords", s.EmptyRecords));
-        result.Properties.Add(new PSNoteProperty("Formats", string.Join(", ", s.Formats.Select(f => $"{f.Key}={f.Value}"))));
-        result.Properties.Add(new PSNoteProperty("ChatTemplate", s.ChatTemplate?.ToString()));
-        result.Properties.Add(new PSNoteProperty("MaxLength", maxLength));
-        result.Properties.Add(new PSNoteProperty("Packing", packing));
-        result.Properties.Add(new PSNoteProperty("PadTokenId", data.PadTokenId));
-        result.Properties.Add(new PSNoteProperty("FirstSequence", data.Examples[0].InputIds.ToArray()));
-        result.Properties.Add(new PSNoteProperty("FirstLabels", data.Examples[0].Labels.ToArray()));
-        return result;
+        return new TrainableTokens.DatasetSummary
+        {
+            Source = path ?? DatasetRecord.PipelineSource,
+            Records = s.Records,
+            Sequences = s.Sequences,
+            Tokens = s.Tokens,
+            LabelledTokens = s.LabelledTokens,
+            Truncated = s.Truncated,
+            EmptyRecords = s.EmptyRecords,
+            Formats = string.Join(", ", s.Formats.Select(f => $"{f.Key}={f.Value}")),
+            ChatTemplate = s.ChatTemplate?.ToString(),
+            MaxLength = maxLength,
+            Packing = packing,
+            PadTokenId = data.PadTokenId,
+            FirstSequence = data.Examples[0].InputIds.ToArray(),
+            FirstLabels = data.Examples[0].Labels.ToArray(),
+        };
     }
 }

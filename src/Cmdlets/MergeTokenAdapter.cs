@@ -11,13 +11,16 @@ namespace TrainableTokens.Cmdlets;
 [OutputType("TrainableTokens.Core.Merging.AdapterMergeResult")]
 public sealed class MergeTokenAdapter : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
+    /// <summary>Left out: the local folder the adapters' base_model_name_or_path names.</summary>
+    [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string Model { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Path", "FullName")]
+    [Alias("Path", "FullName", "AdapterFolder")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(AdapterFolderCompleter))]
     public string[] Adapter { get; set; } = Array.Empty<string>();
 
     [Parameter(Mandatory = true)]
@@ -34,10 +37,13 @@ public sealed class MergeTokenAdapter : PSCmdlet
 
     protected override void EndProcessing()
     {
-        var model = GetUnresolvedProviderPathFromPSPath(Model);
         var output = GetUnresolvedProviderPathFromPSPath(OutputPath);
         try
         {
+            var model = MyInvocation.BoundParameters.ContainsKey(nameof(Model))
+                ? GetUnresolvedProviderPathFromPSPath(Model)
+                : BaseModelOf(_adapters, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+            if (!MyInvocation.BoundParameters.ContainsKey(nameof(Model))) WriteVerbose($"Merging into {model}, the adapters' base_model_name_or_path.");
             // Plan first: every check runs (and every error shows) even under -WhatIf, and nothing is written on failure.
             var plan = Plan(model, output);
             if (!ShouldProcess(output, $"Write {model} with the rows of {string.Join(", ", _adapters)} merged in ({plan})")) return;
@@ -50,6 +56,10 @@ public sealed class MergeTokenAdapter : PSCmdlet
             WriteError(ErrorRecords.From(e));
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string BaseModelOf(System.Collections.Generic.List<string> adapters, string here) =>
+        TrainableTokens.Core.Tuners.TrainableTokens.AdapterBaseModel.Resolve(adapters, here);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private string Plan(string model, string output)

@@ -32,10 +32,12 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
                 _registered = true;
             }
         }
+        ResultTypeNames.Register();
     }
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
+        ResultTypeNames.Unregister();
         lock (Gate)
         {
             if (_registered)

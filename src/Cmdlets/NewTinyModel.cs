@@ -8,7 +8,7 @@ namespace TrainableTokens.Cmdlets;
 
 /// <summary>Writes a small random Hugging Face model folder, deterministic from a seed, for tests, demos and trying things out.</summary>
 [Cmdlet(VerbsCommon.New, "TinyModel", SupportsShouldProcess = true)]
-[OutputType(typeof(PSObject))]
+[OutputType(typeof(TinyModel))]
 public sealed class NewTinyModel : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
@@ -92,7 +92,7 @@ public sealed class NewTinyModel : PSCmdlet
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PSObject Create(string path, NewTinyModel p, string? tokenizer)
+    private static TinyModel Create(string path, NewTinyModel p, string? tokenizer)
     {
         var spec = new TinyModelSpec
         {
@@ -112,16 +112,16 @@ public sealed class NewTinyModel : PSCmdlet
             TokenizerFolder = tokenizer,
         };
         var config = TinyModelFactory.Create(path, spec, p.Force);
-        var result = new PSObject();
-        result.TypeNames.Insert(0, "TrainableTokens.TinyModel");
-        result.Properties.Add(new PSNoteProperty("Path", path));
-        result.Properties.Add(new PSNoteProperty("ModelType", config.ModelType));
-        result.Properties.Add(new PSNoteProperty("VocabSize", config.VocabSize));
-        result.Properties.Add(new PSNoteProperty("HiddenSize", config.HiddenSize));
-        result.Properties.Add(new PSNoteProperty("NumLayers", config.NumLayers));
-        result.Properties.Add(new PSNoteProperty("Dtype", p.Dtype));
-        result.Properties.Add(new PSNoteProperty("TieWordEmbeddings", config.TieWordEmbeddings));
-        result.Properties.Add(new PSNoteProperty("Files", Directory.GetFiles(path)));
-        return result;
+        return new TinyModel
+        {
+            Path = path,
+            ModelType = config.ModelType,
+            VocabSize = config.VocabSize,
+            HiddenSize = config.HiddenSize,
+            NumLayers = config.NumLayers,
+            Dtype = p.Dtype,
+            TieWordEmbeddings = config.TieWordEmbeddings,
+            Files = Directory.GetFiles(path),
+        };
     }
 }

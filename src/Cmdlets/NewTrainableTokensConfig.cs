@@ -21,7 +21,8 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     private const string ObjectSet = "Object";
     private const string FileSet = "File";
 
-    [Parameter(Position = 0)]
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Id", "TokenIndices")]
     [ValidateNotNullOrEmpty]
     public int[] TokenIndex { get; set; } = Array.Empty<int>();
 
@@ -32,6 +33,7 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TargetModuleCompleter))]
     public string[] TargetModule { get; set; } = Array.Empty<string>();
 
     /// <summary>Train the LM head's rows too: target_modules gets lm_head beside the input embedding.</summary>
@@ -39,13 +41,14 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
 
     [Parameter] public bool InitWeights { get; set; }
 
-    [Parameter, Alias("Model")] public string BaseModel { get; set; } = "";
+    [Parameter(ValueFromPipelineByPropertyName = true), Alias("Model"), ArgumentCompleter(typeof(ModelFolderCompleter))]
+    public string BaseModel { get; set; } = "";
     [Parameter] public string Dataset { get; set; } = "";
     [Parameter] public string OutputDir { get; set; } = "";
     [Parameter] public SwitchParameter OverwriteOutputDir { get; set; }
     [Parameter] public double LearningRate { get; set; }
     [Parameter] public double WeightDecay { get; set; }
-    [Parameter] public string LrSchedulerType { get; set; } = "";
+    [Parameter, ArgumentCompleter(typeof(SchemaValueCompleter))] public string LrSchedulerType { get; set; } = "";
     [Parameter] public int WarmupSteps { get; set; }
     [Parameter] public double WarmupRatio { get; set; }
     [Parameter] public double NumTrainEpochs { get; set; }
@@ -55,12 +58,12 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     [Parameter] public int MaxSeqLength { get; set; }
     [Parameter] public double MaxGradNorm { get; set; }
     [Parameter] public int Seed { get; set; }
-    [Parameter] public string Dtype { get; set; } = "";
-    [Parameter] public string Device { get; set; } = "";
+    [Parameter, ArgumentCompleter(typeof(SchemaValueCompleter))] public string Dtype { get; set; } = "";
+    [Parameter, ArgumentCompleter(typeof(DeviceCompleter))] public string Device { get; set; } = "";
     [Parameter] public double EvalSplit { get; set; }
     [Parameter] public int EvalSteps { get; set; }
     [Parameter] public string EvalDataset { get; set; } = "";
-    [Parameter] public string EvalStrategy { get; set; } = "";
+    [Parameter, ArgumentCompleter(typeof(SchemaValueCompleter))] public string EvalStrategy { get; set; } = "";
     [Parameter] public int PerDeviceEvalBatchSize { get; set; }
     [Parameter] public SwitchParameter LoadBestModelAtEnd { get; set; }
     [Parameter] public string MetricForBestModel { get; set; } = "";
@@ -79,10 +82,25 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     [Parameter(ParameterSetName = FileSet)]
     public SwitchParameter Force { get; set; }
 
+    private readonly List<int> _piped = new();
+    private bool _anyPiped;
+
+    // Objects piped in (Add-TokenizerToken's tokens, one per object) add their ids; the config is made once, at the end.
+    protected override void ProcessRecord()
+    {
+        if (MyInvocation.ExpectingInput && MyInvocation.BoundParameters.ContainsKey(nameof(TokenIndex)))
+        {
+            _anyPiped = true;
+            foreach (var id in TokenIndex) if (!_piped.Contains(id)) _piped.Add(id);
+        }
+    }
+
     protected override void EndProcessing()
     {
+        if (_anyPiped) TokenIndex = _piped.ToArray();
         var file = ParameterSetName == FileSet ? GetUnresolvedProviderPathFromPSPath(Path) : null;
         var settings = new Dictionary<string, object>(MyInvocation.BoundParameters, StringComparer.OrdinalIgnoreCase);
+        if (_anyPiped) settings[nameof(TokenIndex)] = TokenIndex;
         if (!SelectTokens(settings)) return;
         // Relative paths in a run file are relative to the file's folder: rewrite the ones given here (relative to the
         // current location) so that they still point at the same place.

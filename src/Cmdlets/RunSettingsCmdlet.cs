@@ -11,6 +11,7 @@ public abstract class RunSettingsCmdlet : PSCmdlet
 {
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string Model { get; set; } = "";
 
     [Parameter]

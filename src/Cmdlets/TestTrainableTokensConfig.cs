@@ -10,7 +10,7 @@ namespace TrainableTokens.Cmdlets;
 /// output folder and checkpoint to resume from. Writes one finding per problem and nothing when the run is good;
 /// a setting the run still lacks (base_model, dataset, output_dir) is a warning here and an error at Start.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "TrainableTokensConfig", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsDiagnostic.Test, "TrainableTokensConfig", DefaultParameterSetName = ConfigSet)]
 [OutputType("TrainableTokens.Core.Configuration.ConfigFinding")]
 public sealed class TestTrainableTokensConfig : RunSettingsCmdlet
 {
@@ -23,7 +23,7 @@ public sealed class TestTrainableTokensConfig : RunSettingsCmdlet
     public string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>A run config from New-TrainableTokensConfig (engine type, hence object here).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = ConfigSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ConfigSet, ValueFromPipeline = true)]
     [ValidateNotNull]
     public object Config { get; set; } = null!;
 
@@ -31,12 +31,20 @@ public sealed class TestTrainableTokensConfig : RunSettingsCmdlet
     {
         var settings = Settings();
         var here = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        var paths = Path;
         if (ParameterSetName == ConfigSet)
         {
-            Check(null, Config is PSObject ps ? ps.BaseObject : Config, settings, here);
-            return;
+            // A file or path piped in lands here (the default set): it is a run file, as for Start-TokenTraining.
+            switch (Config is PSObject ps ? ps.BaseObject : Config)
+            {
+                case FileInfo info: paths = new[] { info.FullName }; break;
+                case string text: paths = new[] { text }; break;
+                case var config:
+                    Check(null, config, settings, here);
+                    return;
+            }
         }
-        foreach (var item in Path)
+        foreach (var item in paths)
         {
             var file = GetUnresolvedProviderPathFromPSPath(item);
             if (!File.Exists(file))

@@ -11,6 +11,7 @@ public abstract class TokenizerCmdlet : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string Model { get; set; } = "";
 
     /// <summary>The loaded tokenizer, typed as object so that no engine type appears in a cmdlet's signature.</summary>

@@ -20,28 +20,17 @@ internal static class TokenizerSession
     public static void Release(object? tokenizer) => (tokenizer as IDisposable)?.Dispose();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static PSObject Encode(object tokenizer, string text, bool addSpecialTokens)
+    public static TokenIds Encode(object tokenizer, string text, bool addSpecialTokens)
     {
         var t = (ModelTokenizer)tokenizer;
         var ids = t.Encode(text, addSpecialTokens);
-        var result = new PSObject();
-        result.TypeNames.Insert(0, "TrainableTokens.TokenIds");
-        result.Properties.Add(new PSNoteProperty("Text", text));
-        result.Properties.Add(new PSNoteProperty("Ids", ids));
-        result.Properties.Add(new PSNoteProperty("Tokens", ids.Select(i => t.IdToToken(i) ?? "").ToArray()));
-        result.Properties.Add(new PSNoteProperty("Count", ids.Length));
-        return result;
+        return new TokenIds { Text = text, Ids = ids.ToArray(), Tokens = ids.Select(i => t.IdToToken(i) ?? "").ToArray() };
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static PSObject Decode(object tokenizer, int[] ids, bool skipSpecialTokens)
+    public static DecodedText Decode(object tokenizer, int[] ids, bool skipSpecialTokens)
     {
         var t = (ModelTokenizer)tokenizer;
-        var result = new PSObject();
-        result.TypeNames.Insert(0, "TrainableTokens.DecodedText");
-        result.Properties.Add(new PSNoteProperty("Ids", ids));
-        result.Properties.Add(new PSNoteProperty("Text", t.Decode(ids, skipSpecialTokens)));
-        result.Properties.Add(new PSNoteProperty("Tokens", ids.Select(i => t.IdToToken(i) ?? "").ToArray()));
-        return result;
+        return new DecodedText { Ids = ids, Text = t.Decode(ids, skipSpecialTokens), Tokens = ids.Select(i => t.IdToToken(i) ?? "").ToArray() };
     }
 }

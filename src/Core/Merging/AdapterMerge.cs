@@ -21,7 +21,10 @@ public sealed record AdapterMergeRequest(string ModelFolder, IReadOnlyList<strin
 }
 
 /// <summary>One weight tensor whose rows a merge overwrites.</summary>
-public sealed record MergedRows(string Adapter, string ModulePath, string Tensor, string File, string Dtype, IReadOnlyList<long> TokenIndices);
+public sealed record MergedRows(string Adapter, string ModulePath, string Tensor, string File, string Dtype, IReadOnlyList<long> TokenIndices)
+{
+    public override string ToString() => $"{Tensor} ({Dtype}, {System.IO.Path.GetFileName(File)}) rows {string.Join(", ", TokenIndices)}";
+}
 
 /// <summary>What a merge did (or, from <see cref="AdapterMerge.Plan"/>, would do).</summary>
 public sealed record AdapterMergeResult(string OutputPath, IReadOnlyList<string> Adapters, IReadOnlyList<MergedRows> Changes, long BytesCopied, double Seconds);

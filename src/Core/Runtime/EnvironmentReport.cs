@@ -3,7 +3,10 @@ using System.Collections.Generic;
 namespace TrainableTokens.Core.Runtime;
 
 /// <summary>One CUDA device as the NVIDIA driver reports it.</summary>
-public sealed record CudaDevice(int Index, string Name, long TotalMemoryBytes, long FreeMemoryBytes);
+public sealed record CudaDevice(int Index, string Name, long TotalMemoryBytes, long FreeMemoryBytes)
+{
+    public override string ToString() => $"cuda:{Index} {Name}, {TotalMemoryBytes / (double)(1L << 30):0.0} GiB ({FreeMemoryBytes / (double)(1L << 30):0.0} GiB free)";
+}
 
 /// <summary>What a runbook author checks on a new worker: versions, backend, threads, GPUs, native shim, a real computation.</summary>
 public sealed record EnvironmentReport(

@@ -21,4 +21,8 @@ public sealed record TrainingLogEntry
     public required double ElapsedSeconds { get; init; }
 
     public bool IsEvaluation => EvalLoss is not null;
+
+    public override string ToString() => IsEvaluation
+        ? $"step {Step}: eval_loss {EvalLoss:0.0000}"
+        : $"step {Step}: loss {Loss:0.0000}";
 }

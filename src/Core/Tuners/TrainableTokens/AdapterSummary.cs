@@ -6,7 +6,11 @@ using TrainableTokens.Core.Models;
 namespace TrainableTokens.Core.Tuners.TrainableTokens;
 
 /// <summary>One tensor of an adapter file.</summary>
-public sealed record AdapterTensor(string Name, string ModulePath, long[] Shape, string Dtype);
+public sealed record AdapterTensor(string Name, string ModulePath, long[] Shape, string Dtype)
+{
+    // Printed inside an adapter's summary: the record's default would show "Shape = System.Int64[]".
+    public override string ToString() => $"{Name} [{string.Join(", ", Shape)}] {Dtype}";
+}
 
 /// <summary>What an adapter does with the LM head's rows.</summary>
 public enum AdapterHeadRows
