@@ -149,7 +149,7 @@ function Register-TokenShouldOperator {
     if ($script:Registering) { return }
     $script:Registering = $true
     try {
-        $pester = Get-Module Pester | Where-Object { $_.Version.Major -ge 5 } | Select-Object -First 1
+        $pester = Get-Module Pester | Where-Object { $_.ExportedCommands.ContainsKey('Add-ShouldOperator') } | Select-Object -First 1
         if (-not $pester -or [object]::ReferenceEquals($pester, $script:RegisteredWith)) { return }
         & $pester { param($operators) foreach ($o in $operators) { Add-ShouldOperator -Name $o.Name -Test $o.Test } } @(
             @{ Name = 'ChangeOnlyTokens'; Test = ${function:ShouldChangeOnlyTokens} }

@@ -27,7 +27,7 @@
     Examples    = @(
         @{
             Title   = 'Check the quickstart''s adapter'
-            Code    = 'Test-TokenAdapter -Adapter ./out/quickstart-adapter -Dataset ./examples/data/quickstart.jsonl -MaxSeqLength 64 -MaxEvalLoss 12'
+            Code    = 'Test-TokenAdapter -Adapter ./out/quickstart-adapter -Dataset ./examples/data/quickstart.jsonl -MaxSeqLength 64 -MaxEvalLoss 16'
             Remarks = 'The adapter Start-TokenTraining -Path ./examples/quickstart.run.yaml writes; the model comes from its base_model_name_or_path. Six checks, each with what it found.'
         }
         @{
