@@ -134,6 +134,7 @@ public sealed class ModelScorerTests : IDisposable
         var a = WriteAdapter("a", [10002, 10003], hidden: 32, value: 0.1f);
         var b = WriteAdapter("b", [10003], hidden: 32, value: 0.2f);
         Assert.Throws<AdapterConflictException>(() => ModelScorer.Open(new ScoringModel(Examples.Llama3, [a, b])));
+        Assert.Contains("cpu, cuda or cuda:N", Assert.Throws<UnusableDeviceException>(() => ModelScorer.Open(new ScoringModel(Examples.Llama3, []) { Device = "gpu0" })).Message);
 
         using var scorer = ModelScorer.Open(new ScoringModel(Examples.Llama3, []));
         var missing = Path.Combine(_dir, "nope.jsonl");
