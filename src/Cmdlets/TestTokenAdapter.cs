@@ -77,7 +77,7 @@ public sealed class TestTokenAdapter : PSCmdlet
             try
             {
                 WriteProgress(new ProgressRecord(1, "Test-TokenAdapter", $"Checking {adapter}") { PercentComplete = -1 });
-                foreach (var check in Check(adapter)) WriteObject(check);
+                foreach (var check in Check(adapter)) WriteObject(AsTable(check));
             }
             catch (Exception e) when (e is not PipelineStoppedException)
             {
@@ -92,12 +92,20 @@ public sealed class TestTokenAdapter : PSCmdlet
         if (ParameterSetName != MergedSet) return;
         try
         {
-            foreach (var check in CheckMerged(GetUnresolvedProviderPathFromPSPath(MergedModel), GetUnresolvedProviderPathFromPSPath(Model!))) WriteObject(check);
+            foreach (var check in CheckMerged(GetUnresolvedProviderPathFromPSPath(MergedModel), GetUnresolvedProviderPathFromPSPath(Model!))) WriteObject(AsTable(check));
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
             WriteError(ErrorRecords.From(e));
         }
+    }
+
+    /// <summary>Checks print as a table of Name, Outcome and Detail (every property stays on the object).</summary>
+    private static PSObject AsTable(object check)
+    {
+        var value = PSObject.AsPSObject(check);
+        value.Members.Add(new PSMemberSet("PSStandardMembers", [new PSPropertySet("DefaultDisplayPropertySet", ["Name", "Outcome", "Detail"])]));
+        return value;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

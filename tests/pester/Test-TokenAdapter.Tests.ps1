@@ -22,6 +22,9 @@ Describe 'Test-TokenAdapter' {
         $checks[0].Model | Should -Be $model
         $checks[3].ChangedRows | Should -Be @(10002, 10003)
         $checks[4].Value | Should -BeLessThan $checks[4].Reference
+        # They print as a table of what matters; every property stays on the objects.
+        ($checks | Out-String) | Should -Match '(?m)^Name\s+Outcome\s+Detail\s*$'
+        ($checks | Out-String) | Should -Match '(?m)^OnlyListedRowsChange\s+Passed\s+changed: model.embed_tokens'
     }
 
     It 'fails an adapter for another model and skips what depends on it, as output, not as an error' {
