@@ -81,7 +81,7 @@ function Invoke-Build {
             (Join-Path $Root 'src/Core/Schemas') (Join-Path $staging 'schemas')
         $cmdletsBin = Join-Path $Root "src/Cmdlets/bin/$Configuration/net8.0"
         Copy-Item (Join-Path $cmdletsBin 'TrainableTokens.Cmdlets.dll'), (Join-Path $cmdletsBin 'TrainableTokens.Cmdlets.pdb') $staging
-        Copy-Item (Join-Path $Root 'module/TrainableTokens.psd1'), (Join-Path $Root 'module/TrainableTokens.Format.ps1xml') $staging
+        Copy-Item (Join-Path $Root 'module/TrainableTokens.psd1'), (Join-Path $Root 'module/TrainableTokens.Format.ps1xml'), (Join-Path $Root 'module/TrainableTokens.Should.psm1') $staging
         Copy-Item -Recurse (Join-Path $Root 'module/en-US') $staging
 
         $code = Invoke-ChildPwsh (Join-Path $Root 'build/New-MamlHelp.ps1') @(

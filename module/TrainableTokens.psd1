@@ -9,6 +9,8 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('TrainableTokens.Format.ps1xml')
+    # Pester Should operators (-ChangeOnlyTokens, -PredictToken, -LowerLossThan); it exports nothing.
+    NestedModules        = @('TrainableTokens.Should.psm1')
     CmdletsToExport      = @(
         'Add-TokenizerToken'
         'ConvertFrom-TokenId'
@@ -17,12 +19,14 @@
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
         'Measure-TokenDataset'
+        'Measure-TokenModel'
         'New-TinyModel'
         'Merge-TokenAdapter'
         'Get-TokenAdapter'
         'New-TrainableTokensConfig'
         'Start-TokenTraining'
         'Test-TrainableTokensConfig'
+        'Test-TokenAdapter'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -338,7 +338,7 @@ internal static class TrainingLoop
         long labelled = 0, tokens = 0;
         foreach (var batch in group)
         {
-            labelled += batch.Labels[.., 1..].ne(TokenizedExample.IgnoreIndex).sum().item<long>();
+            labelled += EvaluationLoss.Labelled(batch);
             tokens += batch.AttentionMask.sum().item<long>();
         }
         if (labelled == 0) return new StepResult(double.NaN, tokens, false, null);
@@ -346,7 +346,7 @@ internal static class TrainingLoop
         foreach (var batch in group)
         {
             using var inner = NewDisposeScope();
-            var sum = SummedLoss(model, batch);
+            var sum = EvaluationLoss.Summed(model, batch);
             (sum / labelled).backward();
             total += sum.item<float>();
         }
@@ -361,30 +361,8 @@ internal static class TrainingLoop
     /// <summary>The mean loss per labelled token over the evaluation data, without gradients.</summary>
     private static double Evaluate(CausalLanguageModel model, TrainingData data, int batchSize, Device device)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        double total = 0;
-        long labelled = 0;
-        foreach (var batch in data.EvalBatches(batchSize, device))
-        {
-            using (batch)
-            {
-                using var inner = NewDisposeScope();
-                labelled += batch.Labels[.., 1..].ne(TokenizedExample.IgnoreIndex).sum().item<long>();
-                total += SummedLoss(model, batch).item<float>();
-            }
-        }
+        var (total, labelled) = EvaluationLoss.Over(model, data.EvalBatches(batchSize, device));
         return total / labelled;
-    }
-
-    /// <summary>Next-token cross-entropy summed over the batch's labelled positions (-100 ignored), in float32.</summary>
-    private static Tensor SummedLoss(CausalLanguageModel model, Batch batch)
-    {
-        using var output = model.Forward(batch.InputIds, batch.AttentionMask);
-        var vocab = output.Logits.shape[^1];
-        var logits = output.Logits[.., ..^1, ..].to(ScalarType.Float32).reshape(-1, vocab);
-        var labels = batch.Labels[.., 1..].reshape(-1);
-        return nn.functional.cross_entropy(logits, labels, ignore_index: TokenizedExample.IgnoreIndex, reduction: nn.Reduction.Sum);
     }
 
     private static int StepOf(string checkpoint) =>

@@ -41,6 +41,11 @@ public static class AdapterBaseModel
         return found!;
     }
 
+    /// <summary><paramref name="model"/> when given (relative to <paramref name="baseDirectory"/>); else the one base
+    /// model <paramref name="adapterFolder"/> names, as <see cref="Resolve(IReadOnlyList{string}, string)"/>.</summary>
+    public static string Resolve(string adapterFolder, string? model, string baseDirectory) =>
+        model is not null ? Path.GetFullPath(model, baseDirectory) : Resolve(new[] { adapterFolder }, baseDirectory);
+
     private static bool IsModelFolder(string folder) => Directory.Exists(folder) && File.Exists(Path.Combine(folder, "config.json"));
 
     private static bool PathsEqual(string a, string b) =>
