@@ -16,6 +16,7 @@
         'Find-UntrainedToken'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
+        'Invoke-TokenGeneration'
         'Measure-TokenDataset'
         'New-TinyModel'
         'Merge-TokenAdapter'
