@@ -21,6 +21,7 @@
         Stop         = 'Texts that end generation when the decoded output contains one; the result''s Text is cut before it and StoppedAt names it.'
         EosTokenId   = 'The ids that end generation, replacing the model''s own (see the description).'
         Stream       = 'Write each piece of text to the host as it is generated (information stream, tag TokenStream). The result object is still written at the end.'
+        NoCache      = 'Run the whole sequence again for every new token instead of using the KV cache: much slower, and the reference the cache is tested against (greedy ids are the same). For checking, debugging and bench/Generation.Bench.ps1.'
         Dtype        = 'The dtype to run the model in: float32 (default), bfloat16 or float16.'
         Device       = 'The libtorch device: cpu (default), or cuda / cuda:N with the CUDA build of the module.'
     }
@@ -28,7 +29,7 @@
         @{ Type = 'System.String'; Description = 'A prompt text (-Prompt) from the pipeline; each one is generated from in turn.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.Core.Generation.GenerationResult'; Description = 'Text, GeneratedIds, PromptIds, StopReason (EndOfSequence, StopString, MaxNewTokens), StoppedAt, PromptTokens, GeneratedTokens, PromptSeconds, GenerationSeconds, TokensPerSecond (after the prompt), Decoding (greedy or sampled), Seed, Model and Adapters. Its ToString() is Text.' }
+        @{ Type = 'TrainableTokens.Core.Generation.GenerationResult'; Description = 'Text, GeneratedIds, PromptIds, StopReason (EndOfSequence, StopString, MaxNewTokens), StoppedAt, PromptTokens, GeneratedTokens, PromptSeconds, GenerationSeconds, TokensPerSecond (after the prompt), Decoding (greedy or sampled), Seed, Model, Adapters and UsedCache. Its ToString() is Text.' }
     )
     Examples    = @(
         @{

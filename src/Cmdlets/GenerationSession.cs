@@ -11,7 +11,7 @@ namespace TrainableTokens.Cmdlets;
 /// <summary>What Invoke-TokenGeneration hands the engine, in plain types (no engine type in a cmdlet's fields).</summary>
 internal sealed record GenerationInput(
     string Model, string? Prompt, long[]? InputIds, IReadOnlyList<(string Role, string Content)>? Messages, string[] Adapters,
-    int MaxNewTokens, double Temperature, int TopK, double TopP, long? Seed, int[]? EosTokenIds, string[] Stop, string Dtype, string Device);
+    int MaxNewTokens, double Temperature, int TopK, double TopP, long? Seed, int[]? EosTokenIds, string[] Stop, string Dtype, string Device, bool UseCache);
 
 /// <summary>The only code of Invoke-TokenGeneration that touches the engine (non-inlined, see <see cref="TokenizerSession"/>).</summary>
 internal static class GenerationSession
@@ -27,6 +27,7 @@ internal static class GenerationSession
             AdapterFolders = input.Adapters,
             Dtype = input.Dtype,
             Device = input.Device,
+            UseCache = input.UseCache,
             Settings = new GenerationSettings
             {
                 MaxNewTokens = input.MaxNewTokens,

@@ -62,6 +62,9 @@ public sealed class InvokeTokenGeneration : PSCmdlet
     public SwitchParameter Stream { get; set; }
 
     [Parameter]
+    public SwitchParameter NoCache { get; set; }
+
+    [Parameter]
     [ValidateSet("float32", "bfloat16", "float16")]
     public string Dtype { get; set; } = "float32";
 
@@ -85,7 +88,7 @@ public sealed class InvokeTokenGeneration : PSCmdlet
                 MaxNewTokens,
                 // -TopK, -TopP or -Seed alone ask for sampling: at temperature 1 unless -Temperature says otherwise.
                 Temperature ?? (TopK is not null || TopP is not null || Seed is not null ? 1.0 : 0.0),
-                TopK ?? 0, TopP ?? 1.0, Seed, EosTokenId, Stop, Dtype, Device);
+                TopK ?? 0, TopP ?? 1.0, Seed, EosTokenId, Stop, Dtype, Device, !NoCache);
             WriteVerbose($"Generating up to {MaxNewTokens} tokens with {input.Model} in {Dtype} on {Device}" +
                 (input.Adapters.Length > 0 ? $" and {input.Adapters.Length} adapter(s)" : "") + ".");
             var activity = $"Generating with {System.IO.Path.GetFileName(input.Model.TrimEnd('/', '\\'))}";
