@@ -26,7 +26,7 @@
         Device       = 'The libtorch device: cpu (default), or cuda / cuda:N with the CUDA build of the module.'
     }
     Inputs      = @(
-        @{ Type = 'System.String'; Description = 'A prompt text (-Prompt) from the pipeline; each one is generated from in turn.' }
+        @{ Type = 'System.String'; Description = 'A prompt text (-Prompt) from the pipeline; each one is generated from in turn, with the model and adapters loaded once for the whole pipeline. A prompt that fails its checks is an error of its own and the others still run.' }
     )
     Outputs     = @(
         @{ Type = 'TrainableTokens.Core.Generation.GenerationResult'; Description = 'Text, GeneratedIds, PromptIds, StopReason (EndOfSequence, StopString, MaxNewTokens), StoppedAt, PromptTokens, GeneratedTokens, PromptSeconds, GenerationSeconds, TokensPerSecond (after the prompt), Decoding (greedy or sampled), Seed, Model, Adapters and UsedCache. Its ToString() is Text.' }

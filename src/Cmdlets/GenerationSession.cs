@@ -17,7 +17,8 @@ internal sealed record GenerationInput(
 internal static class GenerationSession
 {
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static object Run(GenerationInput input, Action<int, int, string> onToken, CancellationToken cancel)
+    /// <param name="loaded">The model loaded by an earlier record of the same pipeline, or null; what this call loads is left there.</param>
+    public static object Run(GenerationInput input, ref object? loaded, Action<int, int, string> onToken, CancellationToken cancel)
     {
         var request = new GenerationRequest(input.Model)
         {
@@ -39,8 +40,18 @@ internal static class GenerationSession
                 StopStrings = input.Stop,
             },
         };
-        return GenerationRun.Run(request, t => onToken(t.Index, t.Id, t.Text), cancel);
+        var model = loaded as GenerationRun.LoadedModel;
+        try
+        {
+            return GenerationRun.Run(request, ref model, t => onToken(t.Index, t.Id, t.Text), cancel);
+        }
+        finally
+        {
+            loaded = model;
+        }
     }
+
+    public static void Release(object? loaded) => (loaded as IDisposable)?.Dispose();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static bool Cancelled(object result) => ((GenerationResult)result).StopReason == StopReason.Cancelled;

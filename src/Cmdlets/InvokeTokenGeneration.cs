@@ -10,10 +10,12 @@ namespace TrainableTokens.Cmdlets;
 /// <summary>Generates text from a model folder, with zero or more trainable-tokens adapters, using a KV cache.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "TokenGeneration", DefaultParameterSetName = PromptSet)]
 [OutputType("TrainableTokens.Core.Generation.GenerationResult")]
-public sealed class InvokeTokenGeneration : PSCmdlet
+public sealed class InvokeTokenGeneration : PSCmdlet, IDisposable
 {
     private const string PromptSet = "Prompt", IdsSet = "InputId", MessagesSet = "Messages";
     private readonly CancellationTokenSource _cancel = new();
+    // The model and adapters, loaded by the first record and reused by the rest of the pipeline's prompts.
+    private object? _loaded;
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
@@ -75,6 +77,14 @@ public sealed class InvokeTokenGeneration : PSCmdlet
 
     protected override void StopProcessing() => _cancel.Cancel();
 
+    /// <summary>PowerShell disposes a cmdlet when its pipeline ends, stopped or not: the model goes then.</summary>
+    public void Dispose()
+    {
+        GenerationSession.Release(_loaded);
+        _loaded = null;
+        _cancel.Dispose();
+    }
+
     protected override void ProcessRecord()
     {
         try
@@ -92,7 +102,7 @@ public sealed class InvokeTokenGeneration : PSCmdlet
             WriteVerbose($"Generating up to {MaxNewTokens} tokens with {input.Model} in {Dtype} on {Device}" +
                 (input.Adapters.Length > 0 ? $" and {input.Adapters.Length} adapter(s)" : "") + ".");
             var activity = $"Generating with {System.IO.Path.GetFileName(input.Model.TrimEnd('/', '\\'))}";
-            var result = GenerationSession.Run(input, (index, id, text) =>
+            var result = GenerationSession.Run(input, ref _loaded, (index, id, text) =>
             {
                 if (Stream)
                 {

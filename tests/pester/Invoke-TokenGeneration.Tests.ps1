@@ -37,6 +37,20 @@ Describe 'Invoke-TokenGeneration' {
         $shown | Should -Not -Match 'System\.'
     }
 
+    It 'generates for each prompt from the pipeline, the same as one call each' {
+        $prompts = 'The tiny model', 'Question:', 'The tiny model'
+        $piped = @($prompts | Invoke-TokenGeneration -Model $llama3 -MaxNewTokens 4 -Verbose 4>$null)
+        $piped.Count | Should -Be 3
+        foreach ($i in 0..2) {
+            $alone = Invoke-TokenGeneration -Model $llama3 -Prompt $prompts[$i] -MaxNewTokens 4
+            @($piped[$i].GeneratedIds) | Should -Be @($alone.GeneratedIds)
+        }
+        # A bad prompt in the middle is its own error; the others still come out.
+        $mixed = @('The tiny model', '', 'Question:' | Invoke-TokenGeneration -Model $llama3 -MaxNewTokens 2 -ErrorAction SilentlyContinue -ErrorVariable failed)
+        $mixed.Count | Should -Be 2
+        @($failed)[0].FullyQualifiedErrorId | Should -BeLike 'InvalidGenerationSettings,*'
+    }
+
     It 'gives the ids of the greedy loop without a cache' {
         # The reference: Invoke-TokenModel's logits of the whole sequence, argmax of the last position, token by token.
         $ids = [System.Collections.Generic.List[int]]@(10000, 15, 27, 3)

@@ -3,7 +3,7 @@ using TrainableTokens.Core.Training.Data;
 
 namespace TrainableTokens.Core.Generation;
 
-/// <summary>What <see cref="GenerationRun.Run"/> should do. Exactly one of <see cref="Prompt"/>, <see cref="InputIds"/>
+/// <summary>What <see cref="GenerationRun"/> should do. Exactly one of <see cref="Prompt"/>, <see cref="InputIds"/>
 /// and <see cref="Messages"/> is given.</summary>
 public sealed record GenerationRequest(string ModelFolder)
 {

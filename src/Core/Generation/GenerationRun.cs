@@ -32,23 +32,78 @@ public static class GenerationRun
         public void Dispose() => Tokenizer?.Dispose();
     }
 
+    /// <summary>A model with its adapters applied, loaded once and used for several prompts (a pipeline of them).</summary>
+    public sealed class LoadedModel : IDisposable
+    {
+        internal LoadedModel(CausalLanguageModel model, TrainableTokensModel tuner, string key) => (Model, Tuner, Key) = (model, tuner, key);
+
+        internal CausalLanguageModel Model { get; }
+        internal TrainableTokensModel Tuner { get; }
+        /// <summary>What was loaded (folder, adapters, dtype, device): a request for anything else loads again.</summary>
+        internal string Key { get; }
+
+        public void Dispose()
+        {
+            Tuner.Dispose();
+            Model.Dispose();
+        }
+    }
+
     public static GenerationResult Run(GenerationRequest request, Action<GeneratedToken>? onToken = null, CancellationToken cancel = default)
     {
-        using var plan = Prepare(request);
-        using var model = ModelLoader.Load(request.ModelFolder, ModelDtype.Parse(request.Dtype), new TorchSharp.torch.Device(request.Device));
-        using var tuner = new TrainableTokensModel(model);
-        var names = new List<string>();
-        foreach (var folder in request.AdapterFolders)
+        LoadedModel? loaded = null;
+        try
         {
-            var name = "adapter" + names.Count;
-            AdapterFolder.Load(tuner, folder, name);
-            names.Add(name);
+            return Run(request, ref loaded, onToken, cancel);
         }
-        if (names.Count > 0) tuner.SetActiveAdapters(names.ToArray());
+        finally
+        {
+            loaded?.Dispose();
+        }
+    }
+
+    /// <summary>As <see cref="Run(GenerationRequest, Action{GeneratedToken}?, CancellationToken)"/>, reusing <paramref name="loaded"/>
+    /// when it holds the same model, adapters, dtype and device, and leaving what it loaded there for the next call
+    /// (the caller disposes it). The checks of <see cref="Prepare"/> run first every time.</summary>
+    public static GenerationResult Run(GenerationRequest request, ref LoadedModel? loaded, Action<GeneratedToken>? onToken = null, CancellationToken cancel = default)
+    {
+        using var plan = Prepare(request);
+        var key = string.Join("\n", new[] { Path.GetFullPath(request.ModelFolder), request.Dtype, request.Device }.Concat(request.AdapterFolders.Select(Path.GetFullPath)));
+        if (loaded is null || loaded.Key != key)
+        {
+            loaded?.Dispose();
+            loaded = null;
+            loaded = Load(request, key);
+        }
         var tokenizer = plan.Tokenizer;
         Func<IReadOnlyList<int>, string>? decode = tokenizer is null ? null : ids => tokenizer.Decode(ids);
-        var result = TokenGenerator.Generate(model, plan.PromptIds, plan.Settings, decode, onToken, request.UseCache, cancel);
+        var result = TokenGenerator.Generate(loaded.Model, plan.PromptIds, plan.Settings, decode, onToken, request.UseCache, cancel);
         return result with { Model = Path.GetFullPath(request.ModelFolder), Adapters = request.AdapterFolders.Select(Path.GetFullPath).ToList() };
+    }
+
+    private static LoadedModel Load(GenerationRequest request, string key)
+    {
+        var model = ModelLoader.Load(request.ModelFolder, ModelDtype.Parse(request.Dtype), new TorchSharp.torch.Device(request.Device));
+        TrainableTokensModel? tuner = null;
+        try
+        {
+            tuner = new TrainableTokensModel(model);
+            var names = new List<string>();
+            foreach (var folder in request.AdapterFolders)
+            {
+                var name = "adapter" + names.Count;
+                AdapterFolder.Load(tuner, folder, name);
+                names.Add(name);
+            }
+            if (names.Count > 0) tuner.SetActiveAdapters(names.ToArray());
+            return new LoadedModel(model, tuner, key);
+        }
+        catch
+        {
+            tuner?.Dispose();
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>All checks that need no weights; throws the error a user can act on before anything heavy runs.</summary>

@@ -6,6 +6,7 @@ using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Tests.Tokenization;
 using TrainableTokens.Core.Tokenization;
 using TrainableTokens.Core.Training.Data;
+using TrainableTokens.Core.Tuners.TrainableTokens;
 
 namespace TrainableTokens.Core.Tests.Generation;
 
@@ -51,5 +52,38 @@ public sealed class GenerationRunTests : IDisposable
         File.WriteAllText(Path.Combine(folder, EosTokenIds.GenerationConfigFileName), "{\"eos_token_id\": \"end\"}");
         var e = Assert.Throws<InvalidModelFolderException>(() => EosTokenIds.Read(folder, null));
         Assert.Contains("generation_config.json", e.Message);
+    }
+
+    [Fact]
+    public void A_loaded_model_is_reused_for_the_next_prompt_and_replaced_for_other_adapters()
+    {
+        var folder = Path.Combine(_dir, "reuse");
+        TinyModelFactory.Create(folder, new TinyModelSpec { ModelType = "llama", TokenizerFolder = TokenizerFixtures.Folder("llama3-trimmed") });
+        var adapter = Path.Combine(_dir, "adapter");
+        using (var model = ModelLoader.Load(folder))
+        using (var tuner = new TrainableTokensModel(model))
+        {
+            tuner.AddAdapter("default", new TrainableTokensAdapterConfig { TokenIndices = new long[] { 5, 6 }, InitWeights = false }, new TorchSharp.torch.Generator(1));
+            AdapterFolder.Save(tuner, "default", adapter, overwrite: false);
+        }
+        GenerationRun.LoadedModel? loaded = null;
+        try
+        {
+            var request = new GenerationRequest(folder) { InputIds = new long[] { 5, 6, 7 }, Settings = new GenerationSettings { MaxNewTokens = 3 } };
+            var first = GenerationRun.Run(request, ref loaded);
+            var kept = loaded;
+            var second = GenerationRun.Run(request with { InputIds = new long[] { 9, 8 } }, ref loaded);
+            Assert.Same(kept, loaded);
+            var alone = GenerationRun.Run(request with { InputIds = new long[] { 9, 8 } });
+            Assert.Equal(alone.GeneratedIds, second.GeneratedIds);
+            var adapted = GenerationRun.Run(request with { AdapterFolders = new[] { adapter } }, ref loaded);
+            Assert.NotSame(kept, loaded);
+            Assert.Equal(GenerationRun.Run(request with { AdapterFolders = new[] { adapter } }).GeneratedIds, adapted.GeneratedIds);
+            Assert.Equal(first.GeneratedIds, GenerationRun.Run(request).GeneratedIds);
+        }
+        finally
+        {
+            loaded?.Dispose();
+        }
     }
 }
