@@ -18,6 +18,7 @@
         'Find-UntrainedToken'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
+        'Invoke-TokenGeneration'
         'Measure-TokenDataset'
         'Measure-TokenModel'
         'New-TinyModel'

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
+using TrainableTokens.Core.Generation;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Models;
@@ -87,23 +88,51 @@ public sealed class CausalLanguageModel : IDisposable
         return output;
     }
 
+    /// <summary>
+    /// Runs only the new positions <paramref name="inputIds"/> [batch, seq] after those <paramref name="cache"/> holds
+    /// (positions continue from <see cref="KeyValueCache.Length"/>), stores their keys and values there and returns
+    /// their logits ([batch, 1, vocab] with <paramref name="lastPositionOnly"/>). No padding; no gradients. The logits
+    /// equal <see cref="Forward"/>'s over the whole sequence to float rounding.
+    /// </summary>
+    public ModelOutput ForwardWithCache(Tensor inputIds, KeyValueCache cache, bool lastPositionOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        if (inputIds.dim() != 2 || inputIds.shape[1] == 0)
+            throw new ArgumentException($"Input ids must be [batch, seq] with seq > 0; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = inputIds.to(ScalarType.Int64).to(Device);
+        CheckVocabulary(ids);
+        long batch = ids.shape[0], length = ids.shape[1], start = cache.Length;
+        cache.Begin(this, batch);
+        var positions = arange(start, start + length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
+        using var mask = new AttentionMask(null, length, Dtype, Device); // unused: cached layers mask by position
+        var final = Run(ids, positions, mask, null, cache, start);
+        if (lastPositionOnly && length > 1) final = final.narrow(1, length - 1, 1);
+        var logits = Head.Project(final);
+        if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
+        cache.End(length);
+        return new ModelOutput(logits.MoveToOuterDisposeScope(), new List<Tensor>());
+    }
+
     /// <summary>Embeddings to the final normalised hidden state. Adds entry 0 and each layer's output but the last to
-    /// <paramref name="hidden"/> when it is not null.</summary>
-    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden)
+    /// <paramref name="hidden"/> when it is not null. With a cache, each layer stores and attends to its held keys.</summary>
+    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden, KeyValueCache? cache = null, long start = 0)
     {
         var h = InputEmbedding.Embed(ids);
         // Gemma multiplies by sqrt(hidden_size) rounded to the model's dtype, exactly as Hugging Face does.
         if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, h.device);
         h = _positions.Embed(h, positions);
         var angles = _positions.Angles(positions, _rotaryDtype ?? h.dtype);
-        foreach (var layer in _layers)
+        for (int l = 0; l < _layers.Length; l++)
         {
+            var layer = _layers[l];
             hidden?.Add(h);
             // A scope per layer: the layer's temporaries (q/k/v, attention scores, the MLP's wide tensors) go as soon as
             // it is done, instead of living until the whole pass ends (about 11 MiB a token at 8B size). What autograd
             // saved for backward stays alive through its own references.
             using var layerScope = NewDisposeScope();
-            h = layer.Forward(h, angles, mask).MoveToOuterDisposeScope();
+            h = layer.Forward(h, angles, mask, cache?.Layer(l), start).MoveToOuterDisposeScope();
         }
         return _finalNorm.Forward(h);
     }

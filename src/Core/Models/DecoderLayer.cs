@@ -1,3 +1,4 @@
+using TrainableTokens.Core.Generation;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Models;
@@ -32,10 +33,10 @@ internal sealed class DecoderLayer
         Norm? Optional(string? name) => name is null ? null : parts.Norm(path + "." + name);
     }
 
-    public Tensor Forward(Tensor h, RopeAngles? angles, AttentionMask mask)
+    public Tensor Forward(Tensor h, RopeAngles? angles, AttentionMask mask, LayerKeyValues? cache = null, long cacheStart = 0)
     {
         var rotation = _rotary && angles is { } a ? a.For(_sliding) : (RotaryAngles?)null;
-        h = h + Apply(_postAttentionNorm, _attention.Forward(Apply(_preAttentionNorm, h), rotation, mask, _slidingWindow));
+        h = h + Apply(_postAttentionNorm, _attention.Forward(Apply(_preAttentionNorm, h), rotation, mask, _slidingWindow, cache, cacheStart));
         return h + Apply(_postMlpNorm, _mlp.Forward(Apply(_preMlpNorm, h)));
     }
 

@@ -82,6 +82,25 @@ public sealed class ChatTemplate
             "tool instructions or dates. Render the conversations to text yourself (records with \"text\") or use \"prompt\"/\"completion\" records.", source);
     }
 
+    /// <summary>What the template appends with add_generation_prompt: the opening of the assistant's turn (empty for a
+    /// Llama 3 template that always writes it, which <see cref="Render"/> then has already done).</summary>
+    public string GenerationPrompt => Shape switch
+    {
+        ChatTemplateShape.ChatMl or ChatTemplateShape.Qwen3 => "<|im_start|>assistant\n",
+        ChatTemplateShape.Llama3 => Llama3AlwaysPrompts ? "" : "<|start_header_id|>assistant<|end_header_id|>\n\n",
+        ChatTemplateShape.Gemma => "<start_of_turn>model\n",
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>The token that closes a turn in this template's format (a chat model ends its answer with it).</summary>
+    public string EndOfTurn => Shape switch
+    {
+        ChatTemplateShape.ChatMl or ChatTemplateShape.Qwen3 => "<|im_end|>",
+        ChatTemplateShape.Llama3 => "<|eot_id|>",
+        ChatTemplateShape.Gemma => "<end_of_turn>",
+        _ => throw new InvalidOperationException(),
+    };
+
     /// <summary>The conversation as the template writes it, without a generation prompt.</summary>
     public string Render(IReadOnlyList<ChatMessage> messages, string target, int? line)
     {
