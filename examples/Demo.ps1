@@ -2,10 +2,10 @@
 .SYNOPSIS
     The TrainableTokens demo: what a new user runs first.
 .DESCRIPTION
-    Imports the built module, reports the environment, loads the tiny model embedded in examples/models and runs a
-    forward pass through it, then tokenises text with a real (Llama 3) tokenizer and adds reasoning tokens to a tiny
-    model that carries it. It grows with the product: as tokenizers, training and merging land, this script
-    trains new tokens on the tiny model, merges the adapter and generates text.
+    Imports the built module and reports the environment; then adds <think> and </think> to a tiny model that carries
+    the real Llama 3 tokenizer of examples/models/tiny-llama3, shows that the model does not generate <think> after a
+    question, trains the two new rows (embedding and output head) with a progress bar, shows that it now does, merges
+    the adapter and shows that the merged model generates the same text. Under 2 minutes on 2 cores.
 #>
 param([string] $ModuleManifest = (Join-Path $PSScriptRoot '../out/TrainableTokens/TrainableTokens.psd1'))
 $ErrorActionPreference = 'Stop'
@@ -16,59 +16,46 @@ $environment = Get-TrainableTokensEnvironment
 $environment | Format-List | Out-Host
 if (-not $environment.ComputeCheckPassed) { throw 'libtorch did not compute a matrix product correctly on this machine.' }
 
-Write-Host '== 2. A forward pass through the tiny embedded model (examples/models/tiny-llama)' -ForegroundColor Cyan
-$model = Join-Path $PSScriptRoot 'models/tiny-llama'
-$outFile = Join-Path ([System.IO.Path]::GetTempPath()) "trainabletokens-demo-$PID.safetensors"
-$ids = 1, 17, 42, 99, 7
+$work = Join-Path ([System.IO.Path]::GetTempPath()) "trainabletokens-demo-$PID"
+New-Item -ItemType Directory -Path $work | Out-Null
 try {
-    $result = Invoke-TokenModel -Model $model -InputId $ids -OutFile $outFile -Verbose
-    $result | Format-List ModelType, SequenceLength, VocabSize, HiddenSize, Dtype, Tensors, LoadSeconds, ForwardSeconds | Out-Host
-    Write-Host ("Wrote logits [1, {0}, {1}] and {2} hidden states to {3}." -f $result.SequenceLength, $result.VocabSize, ($result.Tensors.Count - 1), $outFile)
-}
-finally {
-    Remove-Item $outFile -ErrorAction SilentlyContinue
-}
-Write-Host '== 3. Tokens: a tiny Llama with a real Llama 3 tokenizer (examples/models/tiny-llama3)' -ForegroundColor Cyan
-$tokenModel = Join-Path $PSScriptRoot 'models/tiny-llama3'
-ConvertTo-TokenId $tokenModel 'Hello <think>world</think>' -NoSpecialTokens | Format-List Count, Ids, Tokens | Out-Host
-$withThink = Join-Path ([System.IO.Path]::GetTempPath()) "trainabletokens-demo-think-$PID"
-try {
+    Write-Host '== 2. A tiny model with the real Llama 3 tokenizer, and two new tokens' -ForegroundColor Cyan
+    # The tiny Llama 3 model of examples/models, rebuilt with an output head of its own (untied), so that the head's
+    # rows for the new tokens train beside their embedding rows. Deterministic from the seed.
+    $base = New-TinyModel llama (Join-Path $work 'tiny') -Tokenizer (Join-Path $PSScriptRoot 'models/tiny-llama3') -Untied `
+        -HiddenSize 32 -IntermediateSize 64 -NumLayers 2 -Seed 1
+    $base | Format-List Path, ModelType, VocabSize, HiddenSize | Out-Host
     # New rows start from the meaning of words; existing rows stay bit for bit.
-    $added = Add-TokenizerToken -Model $tokenModel -Token '<think>', '</think>' -Special -InitFrom Text -InitText 'begin reasoning', 'end reasoning' -OutputPath $withThink
+    $added = Add-TokenizerToken -Model $base.Path -Token '<think>', '</think>' -Special -InitFrom Text -InitText 'begin reasoning', 'end reasoning' -OutputPath (Join-Path $work 'with-think')
     $added | Format-Table Token, Id, Added, TokenizerSize, VocabSize | Out-Host
-    $ids = ConvertTo-TokenId $withThink 'Hello <think>world</think>' -NoSpecialTokens
-    $ids | Format-List Count, Ids, Tokens | Out-Host
-    if ($ids.Ids -notcontains $added[0].Id) { throw 'The new <think> token was not used by the tokenizer.' }
-    $forward = Invoke-TokenModel -Model $withThink -InputId $ids.Ids -OutFile $outFile
-    Write-Host ("The resized model ran over the new ids: logits [1, {0}, {1}]." -f $forward.SequenceLength, $forward.VocabSize)
-    @{ prompt = 'Question: what comes after <think>?'; completion = ' </think>' }, 'Hello world' |
-        Measure-TokenDataset $withThink -MaxLength 64 | Format-List Records, Tokens, LabelledTokens, Formats | Out-Host
-}
-finally {
-    Remove-Item -Recurse -Force $withThink -ErrorAction SilentlyContinue
-    Remove-Item $outFile -ErrorAction SilentlyContinue
-}
-Write-Host '== 4. Training the quickstart run (examples/quickstart.run.yaml), then merging the adapter' -ForegroundColor Cyan
-$trainDir = Join-Path ([System.IO.Path]::GetTempPath()) "trainabletokens-demo-train-$PID"
-try {
-    # The quickstart run file with absolute paths, a short run and a temporary output folder.
-    New-Item -ItemType Directory -Path $trainDir | Out-Null
-    $runFile = Join-Path $trainDir 'quickstart.run.yaml'
-    (Get-Content -Raw (Join-Path $PSScriptRoot 'quickstart.run.yaml')).
-        Replace('./models/tiny-llama3', $tokenModel).
-        Replace('./data/quickstart.jsonl', (Join-Path $PSScriptRoot 'data/quickstart.jsonl')).
-        Replace('../out/quickstart-adapter', (Join-Path $trainDir 'adapter')).
-        Replace('num_train_epochs: 3.0', 'max_steps: 12') | Set-Content $runFile
-    $trained = Start-TokenTraining -Path $runFile -Verbose
-    $trained | Format-List Steps, FirstLoss, FinalLoss, EvalLossBefore, EvalLoss, Improved, Seconds, TokensPerSecond, AdapterFolder, Checkpoints, MetricsFile, LossCurveFile, Message | Out-Host
-    # The quickstart holds out a quarter of its examples (eval_split): the held-out loss says whether the adapter helped.
+    $model = Join-Path $work 'with-think'
+
+    $prompt = "Question: What is 4 + 9?`nAnswer:"
+    Write-Host "== 3. Before training: what the model says after `"$($prompt -replace "`n", '\n')`"" -ForegroundColor Cyan
+    $before = Invoke-TokenGeneration -Model $model -Prompt $prompt -MaxNewTokens 4
+    $before | Format-List Text, GeneratedIds, StopReason | Out-Host
+    if ($before.GeneratedIds[0] -eq $added[0].Id) { throw 'The untrained model already generates <think>: the demo would prove nothing.' }
+
+    Write-Host '== 4. Training the rows of <think> and </think> (examples/data/think.jsonl)' -ForegroundColor Cyan
+    $run = New-TrainableTokensConfig -Token '<think>', '</think>' -Model $model -IncludeOutputHead -Dataset (Join-Path $PSScriptRoot 'data/think.jsonl') `
+        -OutputDir (Join-Path $work 'adapter') -MaxSteps 150 -BatchSize 8 -MaxSeqLength 64 -LearningRate 0.1 -EvalSplit 0.1 -Path (Join-Path $work 'think.run.yaml')
+    $trained = Start-TokenTraining -Path $run.FullName
+    $trained | Format-List Steps, FirstLoss, FinalLoss, EvalLossBefore, EvalLoss, Improved, Seconds, AdapterFolder | Out-Host
     if (-not $trained.Improved) { throw "Training did not lower the held-out loss ($($trained.EvalLossBefore) -> $($trained.EvalLoss))." }
-    # One line per logging step and per evaluation, as objects.
-    Get-Content $trained.MetricsFile | ConvertFrom-Json | Where-Object { $null -ne $_.eval_loss } | Format-Table step, epoch, eval_loss, eval_perplexity | Out-Host
-    Get-TokenAdapter $trained.AdapterFolder | Format-List PeftType, TokenIndices, TargetModules | Out-Host
-    $merged = Merge-TokenAdapter -Model $tokenModel -Adapter $trained.AdapterFolder -OutputPath (Join-Path $trainDir 'merged')
+
+    Write-Host '== 5. After training: the same question, with the adapter' -ForegroundColor Cyan
+    $after = Invoke-TokenGeneration -Model $model -Prompt $prompt -Adapter $trained.AdapterFolder -MaxNewTokens 4
+    $after | Format-List Text, GeneratedIds, StopReason | Out-Host
+    if ($after.GeneratedIds[0] -ne $added[0].Id) { throw "After training the model should generate <think> first; it generated '$($after.Text)'." }
+
+    Write-Host '== 6. Merging the adapter, and the merged model says the same' -ForegroundColor Cyan
+    $merged = $trained | Merge-TokenAdapter -Model $model -OutputPath (Join-Path $work 'merged')
     $merged | Format-List OutputPath, BytesCopied, Seconds | Out-Host
+    $fromMerged = Invoke-TokenGeneration -Model $merged.OutputPath -Prompt $prompt -MaxNewTokens 4
+    $fromMerged | Format-List Text, GeneratedIds | Out-Host
+    if (($fromMerged.GeneratedIds -join ',') -ne ($after.GeneratedIds -join ',')) { throw 'The merged model generated different text from the adapter.' }
+    Write-Host 'The merged model generates exactly what the model with the adapter generates.' -ForegroundColor Green
 }
 finally {
-    Remove-Item -Recurse -Force $trainDir -ErrorAction SilentlyContinue
+    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
 }

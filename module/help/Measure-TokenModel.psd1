@@ -37,15 +37,15 @@
         }
         @{
             Title   = 'What an adapter does to the loss'
-            Code    = 'Measure-TokenModel -Adapter ./out/quickstart-adapter -Dataset ./examples/data/quickstart.jsonl -MaxSeqLength 64 -Compare | Format-List BaseLoss, AdaptedLoss, LossChange, Improved'
-            Remarks = 'The adapter is the one Start-TokenTraining -Path ./examples/quickstart.run.yaml writes; its base model comes from its adapter_config.json. One model load, two scores.'
+            Code    = 'Measure-TokenModel -Adapter ./examples/adapters/quickstart -Dataset ./examples/data/quickstart.jsonl -MaxSeqLength 64 -Compare | Format-List BaseLoss, AdaptedLoss, LossChange, Improved'
+            Remarks = 'The quickstart adapter shipped in examples/adapters (what Start-TokenTraining -Path ./examples/quickstart.run.yaml writes); its base model comes from its adapter_config.json. One model load, two scores.'
         }
         @{
             Title   = 'The probability of a new token after a prompt, with and without the adapter'
             Code    = @'
 $prompt = 'What does <|reserved_special_token_0|> start?'
 Measure-TokenModel ./examples/models/tiny-llama3 -After $prompt -Token '<|reserved_special_token_1|>'
-Measure-TokenModel ./examples/models/tiny-llama3 -Adapter ./out/quickstart-adapter -After $prompt -Token '<|reserved_special_token_1|>' | Select-Object Token, Probability, Rank, Top
+Measure-TokenModel ./examples/models/tiny-llama3 -Adapter ./examples/adapters/quickstart -After $prompt -Token '<|reserved_special_token_1|>' | Select-Object Token, Probability, Rank, Top
 '@
             Remarks = 'Rank 1 means greedy decoding would write the token next; Top lists the most likely tokens there.'
         }

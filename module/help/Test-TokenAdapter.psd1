@@ -27,13 +27,13 @@
     Examples    = @(
         @{
             Title   = 'Check the quickstart''s adapter'
-            Code    = 'Test-TokenAdapter -Adapter ./out/quickstart-adapter -Dataset ./examples/data/quickstart.jsonl -MaxSeqLength 64 -MaxEvalLoss 16'
-            Remarks = 'The adapter Start-TokenTraining -Path ./examples/quickstart.run.yaml writes; the model comes from its base_model_name_or_path. Six checks, each with what it found.'
+            Code    = 'Test-TokenAdapter -Adapter ./examples/adapters/quickstart -Dataset ./examples/data/quickstart.jsonl -MaxSeqLength 64 -MaxEvalLoss 16'
+            Remarks = 'The quickstart adapter shipped in examples/adapters; the model comes from its base_model_name_or_path. Six checks, each with what it found.'
         }
         @{
             Title   = 'Fail a pipeline when any check fails'
             Code    = @'
-$failed = Test-TokenAdapter ./examples/models/tiny-llama3 ./out/quickstart-adapter | Where-Object { -not $_.Passed }
+$failed = Test-TokenAdapter ./examples/models/tiny-llama3 ./examples/adapters/quickstart | Where-Object { -not $_.Passed }
 if ($failed) { $failed | Format-List Name, Detail; throw "$(@($failed).Count) adapter check(s) failed" }
 '@
             Remarks = 'Checks are objects, so a CI step or runbook decides what fails it.'
@@ -41,7 +41,7 @@ if ($failed) { $failed | Format-List Name, Detail; throw "$(@($failed).Count) ad
         @{
             Title   = 'Check a merged model folder'
             Code    = @'
-Merge-TokenAdapter ./examples/models/tiny-llama3 ./out/quickstart-adapter -OutputPath ./out/quickstart-merged -Force | Out-Null
+Merge-TokenAdapter ./examples/models/tiny-llama3 ./examples/adapters/quickstart -OutputPath ./out/quickstart-merged -Force | Out-Null
 Test-TokenAdapter -Model ./examples/models/tiny-llama3 -MergedModel ./out/quickstart-merged -TokenIndex 10002, 10003
 '@
             Remarks = 'Passes when only the rows of tokens 10002 and 10003 differ from the base model; ChangedRows lists the rows that do.'
