@@ -2,7 +2,7 @@
 # TrainableTokens module registers in Pester 5 (-ChangeOnlyTokens, -PredictToken, -LowerLossThan).
 #   Invoke-Pester ./examples/acceptance        (TrainableTokens installed, or $env:TRAINABLETOKENS_MODULE set)
 # It trains two adapters on the tiny models of examples/ (Llama 3's reserved tokens 10002 and 10003 stand in for
-# <think> and </think>). To check your own adapter, set $adapter and $model to its folders and drop the training.
+# <think> and </think>). To check an adapter trained elsewhere, set $env:TRAINABLETOKENS_ADAPTER to its folder.
 BeforeAll {
     Import-Module $(if ($env:TRAINABLETOKENS_MODULE) { $env:TRAINABLETOKENS_MODULE } else { 'TrainableTokens' })
     $examples = Split-Path $PSScriptRoot
@@ -11,9 +11,12 @@ BeforeAll {
     $work = Join-Path ([System.IO.Path]::GetTempPath()) "tt-acceptance-$([guid]::NewGuid().ToString('N'))"
     $think = '<|reserved_special_token_0|>'
 
-    # The quickstart run (examples/quickstart.run.yaml), its adapter, and the model with that adapter merged in.
-    $training = Start-TokenTraining -Path (Join-Path $examples 'quickstart.run.yaml') -OutputPath (Join-Path $work 'quickstart') -MaxSteps 12 -LearningRate 0.05
-    $adapter = Get-TokenAdapter $training.AdapterFolder
+    # The quickstart run (examples/quickstart.run.yaml), its adapter, and the model with that adapter merged in. A CI
+    # job that trained the quickstart adapter already (examples/ci) passes it in $env:TRAINABLETOKENS_ADAPTER.
+    $adapter = if ($env:TRAINABLETOKENS_ADAPTER) { Get-TokenAdapter $env:TRAINABLETOKENS_ADAPTER } else {
+        $training = Start-TokenTraining -Path (Join-Path $examples 'quickstart.run.yaml') -OutputPath (Join-Path $work 'quickstart') -MaxSteps 12 -LearningRate 0.05
+        Get-TokenAdapter $training.AdapterFolder
+    }
     $merged = (Merge-TokenAdapter -Model $model -Adapter $adapter.Path -OutputPath (Join-Path $work 'merged')).OutputPath
 
     # A model predicts a new token only once the LM head's row of it is trained. A tied model's head is its

@@ -78,11 +78,13 @@ Import-Module '$pester' -Force
         $run.Output -join "`n" | Should -Match 'counts 2 0'
     }
 
-    It 'runs the example acceptance suite in examples/acceptance, every guarantee passing' {
+    It 'runs the example acceptance suite in examples/acceptance, every guarantee passing<_>' -ForEach '', ' on an adapter passed in as CI passes it' {
+        $given = if ($_) { "`$env:TRAINABLETOKENS_ADAPTER = '$(Join-Path $examples 'adapters/quickstart')'" } else { '' }
         $script = @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$pester'
 `$env:TRAINABLETOKENS_MODULE = '$ModuleManifest'
+$given
 `$r = Invoke-Pester -Path '$(Join-Path $examples 'acceptance')' -PassThru -Output Detailed
 "acceptance `$(`$r.PassedCount) passed, `$(`$r.FailedCount) failed, `$(`$r.FailedBlocksCount + `$r.FailedContainersCount) broken"
 "@
