@@ -66,8 +66,13 @@ public static class LoraAdapterFolder
     public static LoraConfig Load(LoraModel model, string folder, string name)
     {
         var config = ReadConfig(folder);
+        var configPath = Path.Combine(folder, LoraConfig.FileName);
+        // Loading the LoRA pairs without the token rows would give another model's outputs, silently.
+        if (config.TrainableTokenIndices is not null || config.TrainableTokenIndicesByModule is not null)
+            throw new InvalidAdapterException(
+                $"'{configPath}': trainable_token_indices is set, and LoRA combined with trainable tokens cannot be loaded yet. Use an adapter without it.", configPath);
         using var weights = AdapterFolder.OpenWeights(folder);
-        model.AddAdapter(name, config, source: Path.Combine(folder, LoraConfig.FileName));
+        model.AddAdapter(name, config, source: configPath);
         try
         {
             var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -77,10 +82,12 @@ public static class LoraAdapterFolder
                 LoadInto(weights, layer.Path, "lora_A", w.A, expected);
                 LoadInto(weights, layer.Path, "lora_B", w.B, expected);
             }
-            var stray = weights.Tensors.Select(t => t.Name).Where(n => (n.Contains(".lora_A.", StringComparison.Ordinal) || n.Contains(".lora_B.", StringComparison.Ordinal)) && !expected.Contains(n)).ToList();
+            // Every tensor must be one the config accounts for: anything else (pairs for other modules, saved modules,
+            // token rows) would be part of the adapter that is silently not applied.
+            var stray = weights.Tensors.Select(t => t.Name).Where(n => !expected.Contains(n)).ToList();
             if (stray.Count > 0)
                 throw new InvalidAdapterException(
-                    $"'{weights.Path}' has LoRA weights for modules target_modules does not select on this model: {string.Join(", ", stray.Take(5))}" +
+                    $"'{weights.Path}' has tensors the config does not account for on this model: {string.Join(", ", stray.Take(5))}" +
                     (stray.Count > 5 ? $" and {stray.Count - 5} more" : "") + ". The adapter belongs to another model, or its adapter_config.json was edited.", weights.Path);
         }
         catch

@@ -72,6 +72,18 @@ public sealed record LoraConfig
         return fallback;
     }
 
+    /// <summary>PEFT's own checks of layer selection: layer indices need a list of target names, and a layers_pattern needs indices.</summary>
+    internal (string Field, string Message)? LayerSelectionProblem()
+    {
+        if (TargetModules is { IsList: false } && LayersToTransform is not null)
+            return ("layers_to_transform", $"cannot be used when target_modules is the string \"{TargetModules.Pattern}\" (PEFT refuses it too); list module names in target_modules, or remove layers_to_transform.");
+        if (TargetModules is { IsList: false } && LayersPattern is not null)
+            return ("layers_pattern", $"cannot be used when target_modules is the string \"{TargetModules.Pattern}\"; list module names in target_modules, or remove layers_pattern.");
+        if (LayersPattern is not null && LayersToTransform is null)
+            return ("layers_pattern", "is set but layers_to_transform is not; give the layer indices too, or remove layers_pattern.");
+        return null;
+    }
+
     // PEFT fields with one value this version honours; any other value is refused by name.
     private static readonly (string Field, Func<JsonNode?, bool> IsDefault, string Fix)[] FixedFields =
     {
@@ -212,6 +224,7 @@ public sealed record LoraConfig
             };
             (var list, var map) = TokenIndices();
             config = config with { TrainableTokenIndices = list, TrainableTokenIndicesByModule = map };
+            if (config.LayerSelectionProblem() is { } problem) Error(problem.Field, problem.Message);
             foreach (var (field, isDefault, fix) in FixedFields)
             {
                 if (!Has(field)) continue;
@@ -316,7 +329,7 @@ public sealed record LoraConfig
             {
                 case JsonValueKind.True: return LoraInit.Default;
                 case JsonValueKind.False: return LoraInit.Random;
-                case JsonValueKind.String when (string)n! == "gaussian": return LoraInit.Gaussian;
+                case JsonValueKind.String when string.Equals((string)n!, "gaussian", StringComparison.OrdinalIgnoreCase): return LoraInit.Gaussian;
             }
             Error("init_lora_weights", $"is {Show(n)}; supported are true, false and \"gaussian\" (PiSSA, OLoRA, LoftQ, EVA and CorDA are not).");
             return LoraInit.Default;

@@ -54,6 +54,8 @@ public sealed class LoraModel : IDisposable
     public IReadOnlyList<string> ResolveTargets(LoraConfig config, string source = "adapter_config.json")
     {
         var paths = Model.LinearLayers.Paths.ToList();
+        if (config.LayerSelectionProblem() is { } problem)
+            throw new InvalidAdapterException($"'{source}': {problem.Field} {problem.Message}", source);
         var targets = config.TargetModules ?? LoraTargets.List(DefaultTargets);
         var embedding = Model.InputEmbedding.Path;
         var head = Model.Head.Path;

@@ -101,6 +101,30 @@ public sealed class LoraAdapterFolderTests : IDisposable
     }
 
     [Fact]
+    public void Load_refuses_token_rows_it_cannot_apply_yet()
+    {
+        var folder = Saved(Config("q_proj"));
+        using var model = Build("llama");
+        using var tuner = new LoraModel(model);
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), (Config("q_proj") with { TrainableTokenIndices = new long[] { 5 } }).ToJson());
+        var e = Assert.Throws<InvalidAdapterException>(() => LoraAdapterFolder.Load(tuner, folder, "default"));
+        Assert.Contains("trainable_token_indices", e.Message);
+
+        // A tensor the config does not account for (here PEFT's token rows) is refused too, never dropped.
+        File.WriteAllText(Path.Combine(folder, "adapter_config.json"), Config("q_proj").ToJson());
+        var weights = Path.Combine(folder, AdapterFolder.WeightsFileName);
+        using var scope = NewDisposeScope();
+        Dictionary<string, Tensor> tensors;
+        using (var file = SafetensorsFile.Open(weights))
+            tensors = file.Tensors.ToDictionary(t => t.Name, t => file.Load(t.Name));
+        tensors["base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta"] = zeros(1, 64);
+        SafetensorsWriter.Write(weights, tensors);
+        var stray = Assert.Throws<InvalidAdapterException>(() => LoraAdapterFolder.Load(tuner, folder, "default"));
+        Assert.Contains("trainable_tokens_delta", stray.Message);
+        Assert.Empty(tuner.Configs);
+    }
+
+    [Fact]
     public void Load_accepts_keys_that_still_carry_the_adapter_name()
     {
         using var scope = NewDisposeScope();

@@ -93,7 +93,7 @@ public sealed class LoraConfigTests
     [Fact]
     public void Init_and_token_indices_in_their_other_forms()
     {
-        var c = LoraConfig.FromJson("""{"peft_type": "LORA", "init_lora_weights": "gaussian", "use_rslora": true, "trainable_token_indices": [3, 1], "layers_to_transform": 1, "layers_pattern": "layers"}""", "a.json");
+        var c = LoraConfig.FromJson("""{"peft_type": "LORA", "init_lora_weights": "Gaussian", "use_rslora": true, "trainable_token_indices": [3, 1], "layers_to_transform": 1, "layers_pattern": "layers"}""", "a.json");
         Assert.Equal(LoraInit.Gaussian, c.InitLoraWeights);
         Assert.True(c.UseRslora);
         Assert.Equal(new long[] { 3, 1 }, c.TrainableTokenIndices);
@@ -148,6 +148,9 @@ public sealed class LoraConfigTests
     [InlineData("""{"peft_type": "LORA", "r": 2.5}""", "r")]
     [InlineData("""{"peft_type": "LORA", "layer_replication": [[0, 1]]}""", "layer_replication")]
     [InlineData("""{"peft_type": "LORA", "trainable_token_indices": {"embed_tokens": 3}}""", "trainable_token_indices.embed_tokens")]
+    [InlineData("""{"peft_type": "LORA", "target_modules": "all-linear", "layers_to_transform": [0]}""", "layers_to_transform")]
+    [InlineData("""{"peft_type": "LORA", "target_modules": ".*q_proj", "layers_pattern": "layers"}""", "layers_pattern")]
+    [InlineData("""{"peft_type": "LORA", "target_modules": ["q_proj"], "layers_pattern": "layers"}""", "layers_pattern")]
     public void A_single_problem_names_its_field(string json, string field)
     {
         var e = Assert.Throws<InvalidAdapterException>(() => LoraConfig.FromJson(json, "a.json"));

@@ -64,8 +64,10 @@ public sealed class LoraTargetTests
         Assert.Equal(new[] { "model.layers.1.self_attn.q_proj", "model.layers.1.mlp.down_proj" }, Resolve(config));
         Assert.Equal(new[] { "model.layers.1.self_attn.q_proj", "model.layers.1.mlp.down_proj" }, Resolve(config with { LayersPattern = new[] { "layers" } }));
         Assert.Throws<InvalidAdapterException>(() => Resolve(config with { LayersPattern = new[] { "blocks" } }));
-        // PEFT applies layer indices to lists only; a regex string selects by itself.
-        Assert.Equal(2, Resolve(config with { TargetModules = LoraTargets.FromString(@".*\.q_proj") }).Length);
+        // PEFT takes layer indices with a list only; with a regex or all-linear they are an error naming the field.
+        var e = Assert.Throws<InvalidAdapterException>(() => Resolve(config with { TargetModules = LoraTargets.FromString(@".*\.q_proj") }));
+        Assert.Contains("layers_to_transform", e.Message);
+        Assert.Throws<InvalidAdapterException>(() => Resolve(config with { TargetModules = LoraTargets.FromString("all-linear") }));
     }
 
     [Fact]
