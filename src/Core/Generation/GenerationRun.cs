@@ -114,6 +114,7 @@ public static class GenerationRun
         if (given != 1)
             throw new ArgumentException("Give exactly one of a prompt text, input ids or chat messages.", nameof(request));
         var config = ModelConfigReader.ReadFolder(request.ModelFolder);
+        Preflight.DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         var hasTokenizer = File.Exists(Path.Combine(request.ModelFolder, TokenizerJson.FileName));
         if (!hasTokenizer && request.InputIds is null)
             throw new InvalidTokenizerException(

@@ -50,10 +50,7 @@ public sealed class ModelScorer : IDisposable
         var adapters = request.AdapterFolders.Select(a => Path.GetFullPath(a)).ToList();
         foreach (var adapter in adapters) AdapterCompatibility.Ensure(adapter, folder, config);
         CheckOverlap(adapters);
-        if (!System.Text.RegularExpressions.Regex.IsMatch(request.Device, @"^(cpu|cuda(:[0-9]+)?)$"))
-            throw new UnusableDeviceException($"Device '{request.Device}' is not one this module knows. Use cpu, cuda or cuda:N (N the GPU's index).", request.Device);
-        var problem = DeviceCheck.Check(request.Device, request.Dtype).FirstOrDefault(p => p.Severity == ConfigSeverity.Error);
-        if (problem.Message is not null) throw new UnusableDeviceException(problem.Message.Replace("device: cpu", "-Device cpu", StringComparison.Ordinal), request.Device);
+        DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         var dtype = ModelDtype.Parse(request.Dtype);
         var device = new Device(request.Device);
         var tokenizer = ModelTokenizer.Load(folder);

@@ -55,6 +55,18 @@ public sealed class GenerationRunTests : IDisposable
     }
 
     [Fact]
+    public void An_unknown_device_name_is_an_unusable_device_error_before_anything_loads()
+    {
+        var folder = Path.Combine(_dir, "device");
+        TinyModelFactory.Create(folder, new TinyModelSpec { ModelType = "llama", TokenizerFolder = TokenizerFixtures.Folder("llama3-trimmed") });
+        foreach (var device in new[] { "gpu", "cuda:x", "CPU" })
+        {
+            var e = Assert.Throws<UnusableDeviceException>(() => GenerationRun.Run(new GenerationRequest(folder) { InputIds = new long[] { 1 }, Device = device }));
+            Assert.Contains("cpu, cuda or cuda:N", e.Message);
+        }
+    }
+
+    [Fact]
     public void A_loaded_model_is_reused_for_the_next_prompt_and_replaced_for_other_adapters()
     {
         var folder = Path.Combine(_dir, "reuse");
