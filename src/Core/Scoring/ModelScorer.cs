@@ -150,6 +150,8 @@ public sealed class ModelScorer : IDisposable
         ArgumentNullException.ThrowIfNull(prompt);
         var (tokenIds, problems) = TokenSelection.Resolve(ModelFolder, tokens);
         if (problems.Count > 0) throw problems[0];
+        // The tokenizer may know tokens the model has no rows for yet (added, not resized).
+        if (tokenIds.FirstOrDefault(id => id >= Config.VocabSize, -1) is var past and >= 0) throw new TokenIdOutOfRangeException(past, Config.VocabSize);
         var ids = _tokenizer.Encode(prompt, addSpecialTokens: true);
         if (ids.Length == 0) throw new ArgumentException("The prompt tokenises to no token at all; give some text (or a tokenizer that adds a beginning-of-sequence token).", nameof(prompt));
         CheckLength(ids.Length + 1, "-After", $"the prompt is {ids.Length} tokens long, and the next token needs one position more");
