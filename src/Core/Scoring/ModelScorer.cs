@@ -126,7 +126,7 @@ public sealed class ModelScorer : IDisposable
         ArgumentNullException.ThrowIfNull(text);
         var ids = _tokenizer.Encode(text, addSpecialTokens: true);
         if (ids.Length < 2)
-            throw new ArgumentException($"The text tokenises to {ids.Length} token(s); scoring needs at least two (the first has nothing before it to be predicted from).", nameof(text));
+            throw new SequenceTooShortException($"-Text tokenises to {ids.Length} token(s); scoring needs at least two (the first has nothing before it to be predicted from). Give a longer text.", "-Text");
         CheckLength(ids.Length, "-Text", $"the text is {ids.Length} tokens long");
         var tokens = Use(withAdapters, () =>
         {
@@ -153,7 +153,7 @@ public sealed class ModelScorer : IDisposable
         // The tokenizer may know tokens the model has no rows for yet (added, not resized).
         if (tokenIds.FirstOrDefault(id => id >= Config.VocabSize, -1) is var past and >= 0) throw new TokenIdOutOfRangeException(past, Config.VocabSize);
         var ids = _tokenizer.Encode(prompt, addSpecialTokens: true);
-        if (ids.Length == 0) throw new ArgumentException("The prompt tokenises to no token at all; give some text (or a tokenizer that adds a beginning-of-sequence token).", nameof(prompt));
+        if (ids.Length == 0) throw new SequenceTooShortException("-After tokenises to no token at all; give some text (or a tokenizer that adds a beginning-of-sequence token).", "-After");
         CheckLength(ids.Length + 1, "-After", $"the prompt is {ids.Length} tokens long, and the next token needs one position more");
         return Use(withAdapters, () =>
         {

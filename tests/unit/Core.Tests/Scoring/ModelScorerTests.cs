@@ -144,6 +144,8 @@ public sealed class ModelScorerTests : IDisposable
         Assert.Contains("at most 128 positions", t.Message);
         Assert.Throws<SequenceTooLongException>(() => scorer.ReadDataset(Examples.QuickstartData, 129));
         Assert.Throws<NotOneTokenException>(() => scorer.ScoreNext("Hi", ["two words"]));
+        // Only the bos token: nothing to score, said as a user error.
+        Assert.Contains("at least two", Assert.Throws<SequenceTooShortException>(() => scorer.ScoreText("")).Message);
     }
 
     [Fact]
