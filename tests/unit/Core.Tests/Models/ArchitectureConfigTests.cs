@@ -37,6 +37,16 @@ public sealed class ArchitectureConfigTests
     }
 
     [Fact]
+    public void Mistral_without_sliding_window_slides_over_4096_tokens_and_an_explicit_null_attends_fully()
+    {
+        // MistralConfig's sliding_window defaults to 4096; Mistral 7B v0.2 and later write null.
+        var byDefault = Read($$"""{"model_type": "mistral", {{Sizes}}}""");
+        Assert.All(byDefault.SlidingWindows, w => Assert.Equal(4096, w));
+        var full = Read($$"""{"model_type": "mistral", {{Sizes}}, "sliding_window": null}""");
+        Assert.All(full.SlidingWindows, w => Assert.Null(w));
+    }
+
+    [Fact]
     public void Gemma2_alternates_sliding_and_full_layers_with_its_soft_caps_and_query_scalar()
     {
         var c = Read($$"""{"model_type": "gemma2", {{Sizes}}, "sliding_window": 16, "query_pre_attn_scalar": 24}""");
