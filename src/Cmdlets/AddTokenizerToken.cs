@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
@@ -54,10 +55,21 @@ public sealed class AddTokenizerToken : PSCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Outputs written by this pipeline, with the model each came from.</summary>
+    private readonly Dictionary<string, string> _written = new();
+
     protected override void ProcessRecord()
     {
         var model = GetUnresolvedProviderPathFromPSPath(Model);
         var output = GetUnresolvedProviderPathFromPSPath(OutputPath);
+        if (_written.TryGetValue(output, out var writtenFrom))
+        {
+            // An earlier result pipes one object per token, each naming the same model: that model is done.
+            if (writtenFrom == model) return;
+            WriteError(new ErrorRecord(new IOException($"'{output}' already holds '{writtenFrom}' with the tokens added in this pipeline; '{model}' would replace it. " +
+                "Give each model its own -OutputPath (ForEach-Object)."), "OutputPathReused", ErrorCategory.ResourceExists, output));
+            return;
+        }
         if (InitFrom == "Text" && InitText.Length == 0)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InitFrom Text needs -InitText: the text whose tokens' mean each new row starts from."),
                 "InitTextMissing", ErrorCategory.InvalidArgument, null));
@@ -68,6 +80,7 @@ public sealed class AddTokenizerToken : PSCmdlet
         {
             CheckOutput(model, output, Force);
             if (!ShouldProcess(output, $"Write {model} with token(s) {string.Join(", ", Token)} added")) return;
+            _written[output] = model;
             foreach (var item in Run(model, output, this))
             {
                 if (item is string warning) WriteWarning(warning);

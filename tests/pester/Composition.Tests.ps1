@@ -25,6 +25,17 @@ Describe 'Results pipe into the next cmdlet by property name' {
         (Get-Content -Raw (Join-Path $Work 'merged/config.json') | ConvertFrom-Json).vocab_size | Should -Be 10258
     }
 
+    It 'Add-TokenizerToken | Add-TokenizerToken adds to the first output once, though it pipes one object per token' {
+        $added = Add-TokenizerToken $Model '<a1>', '<a2>' -Special -OutputPath (Join-Path $Work 'first') |
+            Add-TokenizerToken -Token '<b1>' -Special -OutputPath (Join-Path $Work 'second') -ErrorVariable failed
+        $failed | Should -BeNullOrEmpty
+        @($added).Count | Should -Be 1
+        $added.Id | Should -Be 10258
+        # A different model into an output this pipeline already wrote is refused, not written over.
+        { @([pscustomobject]@{ Path = (Join-Path $Work 'first') }, [pscustomobject]@{ Path = $Model }) | Add-TokenizerToken -Token '<c1>' -OutputPath (Join-Path $Work 'third') -Force -ErrorAction Stop } |
+            Should -Throw -ErrorId 'OutputPathReused*'
+    }
+
     It 'Start-TokenTraining | Get-TokenAdapter describes the adapter written' {
         $run = New-QuickstartRunFile -Path (Join-Path $Work 'run.yaml') -OutputDir (Join-Path $Work 'out') -Replace @{ 'num_train_epochs: 3.0' = 'max_steps: 2' }
         $adapter = Start-TokenTraining $run | Get-TokenAdapter

@@ -12,7 +12,7 @@ namespace TrainableTokens.Core.Generation;
 
 /// <summary>
 /// Generation from a model folder: every check that needs no weights first (settings, prompt, chat template,
-/// positions, adapters' shapes against config.json), then the model and adapters load and <see cref="TokenGenerator"/>
+/// positions, adapters against config.json (AdapterCompatibility)), then the model and adapters load and <see cref="TokenGenerator"/>
 /// runs.
 /// </summary>
 public static class GenerationRun
@@ -114,6 +114,7 @@ public static class GenerationRun
         if (given != 1)
             throw new ArgumentException("Give exactly one of a prompt text, input ids or chat messages.", nameof(request));
         var config = ModelConfigReader.ReadFolder(request.ModelFolder);
+        Preflight.DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         var hasTokenizer = File.Exists(Path.Combine(request.ModelFolder, TokenizerJson.FileName));
         if (!hasTokenizer && request.InputIds is null)
             throw new InvalidTokenizerException(
@@ -144,7 +145,7 @@ public static class GenerationRun
             PromptLength.Check(config, ids.Count, settings.MaxNewTokens);
             if (settings.StopStrings.Count > 0 && tokenizer is null)
                 throw new InvalidGenerationSettingsException($"Stop strings need the model's tokenizer to decode the output, and '{request.ModelFolder}' has no {TokenizerJson.FileName}.", "Stop");
-            foreach (var folder in request.AdapterFolders) CheckAdapterFits(folder, config, request.ModelFolder);
+            foreach (var folder in request.AdapterFolders) AdapterCompatibility.Ensure(folder, request.ModelFolder, config);
             return new Plan(config, tokenizer, ids, settings with { EosTokenIds = eos });
         }
         catch
@@ -171,23 +172,5 @@ public static class GenerationRun
                 $"The chat template in '{source}' is not one this module can render (it renders plain ChatML, Qwen3, Llama 3 and Gemma templates, " +
                 "without default system prompts, tools or dates). Give the conversation as -Prompt text written in the model's format.", source, e);
         }
-    }
-
-    /// <summary>An adapter's rows must fit this model: hidden-size-wide and for token ids below its vocabulary. Checked from
-    /// the adapter's files alone; loading checks the rest (targets, tied head).</summary>
-    private static void CheckAdapterFits(string folder, ModelConfig config, string modelFolder)
-    {
-        var adapter = AdapterFolder.ReadConfig(folder);
-        var tooLarge = adapter.TokenIndices.Where(i => i >= config.VocabSize).ToList();
-        if (tooLarge.Count > 0)
-            throw new InvalidAdapterException(
-                $"The adapter '{folder}' trains token ids up to {tooLarge.Max()}, but '{modelFolder}' has {config.VocabSize} tokens: the adapter belongs to another model " +
-                $"(base_model_name_or_path: {adapter.BaseModelNameOrPath ?? "not set"}). Give the model it was trained for, or resize this one first.", folder);
-        using var weights = AdapterFolder.OpenWeights(folder);
-        var wrong = weights.Tensors.Where(t => AdapterFolder.ModulePathOf(t.Name) is not null && (t.Shape.Length != 2 || t.Shape[^1] != config.HiddenSize)).ToList();
-        if (wrong.Count > 0)
-            throw new InvalidAdapterException(
-                $"The adapter '{folder}' holds rows of shape [{string.Join(", ", wrong[0].Shape)}] ('{wrong[0].Name}'), but '{modelFolder}' has hidden size {config.HiddenSize}: " +
-                $"the adapter belongs to another model (base_model_name_or_path: {adapter.BaseModelNameOrPath ?? "not set"}). Give the model it was trained for.", folder);
     }
 }

@@ -221,7 +221,7 @@ public static class ModelConfigReader
             case "mistral" or "phi3":
                 return Enumerable.Repeat(window is not null, layers).ToList();
             case "qwen2" or "qwen3":
-                int from = f.Int("max_window_layers") ?? (type == "qwen3" ? 28 : layers);
+                int from = f.Int("max_window_layers") ?? 28; // Qwen2Config's and Qwen3Config's default
                 return Enumerable.Range(0, layers).Select(i => window is not null && i >= from).ToList();
             case "gemma2":
                 return Enumerable.Range(0, layers).Select(i => (i + 1) % 2 != 0).ToList();

@@ -33,7 +33,7 @@ internal sealed record ModelTypeDefaults
     public static ModelTypeDefaults For(string modelType) => modelType switch
     {
         "llama" => new() { MlpBias = true },
-        "mistral" => new() { MaxPositions = 4096 * 32 },
+        "mistral" => new() { MaxPositions = 4096 * 32, SlidingWindow = 4096 },
         "qwen2" => new() { MaxPositions = 32768, AlwaysQkvBias = true, AttentionBias = false, SlidingWindow = 4096 },
         "qwen3" => new() { HeadDim = 128, MaxPositions = 32768, SlidingWindow = 4096 },
         "gemma" => Gemma,

@@ -18,6 +18,16 @@ public static class DeviceCheck
     public static string BuildFlavour { get; } =
         typeof(DeviceCheck).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TorchFlavour")?.Value ?? "cpu";
 
+    /// <summary>For a cmdlet's -Device: a name other than cpu, cuda or cuda:N, or a device this build or machine lacks,
+    /// is an <see cref="UnusableDeviceException"/>, thrown before anything loads.</summary>
+    public static void EnsureUsable(string device, string dtype)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(device, @"^(cpu|cuda(:[0-9]+)?)$"))
+            throw new UnusableDeviceException($"Device '{device}' is not one this module knows. Use cpu, cuda or cuda:N (N the GPU's index).", device);
+        var problem = Check(device, dtype).FirstOrDefault(p => p.Severity == ConfigSeverity.Error);
+        if (problem.Message is not null) throw new UnusableDeviceException(problem.Message.Replace("device: cpu", "-Device cpu", System.StringComparison.Ordinal), device);
+    }
+
     /// <summary>Problems as (the run-file key, severity, message).</summary>
     public static IReadOnlyList<(string Key, ConfigSeverity Severity, string Message)> Check(string device, string dtype)
     {

@@ -50,10 +50,7 @@ public sealed class ModelScorer : IDisposable
         var adapters = request.AdapterFolders.Select(a => Path.GetFullPath(a)).ToList();
         foreach (var adapter in adapters) AdapterCompatibility.Ensure(adapter, folder, config);
         CheckOverlap(adapters);
-        if (!System.Text.RegularExpressions.Regex.IsMatch(request.Device, @"^(cpu|cuda(:[0-9]+)?)$"))
-            throw new UnusableDeviceException($"Device '{request.Device}' is not one this module knows. Use cpu, cuda or cuda:N (N the GPU's index).", request.Device);
-        var problem = DeviceCheck.Check(request.Device, request.Dtype).FirstOrDefault(p => p.Severity == ConfigSeverity.Error);
-        if (problem.Message is not null) throw new UnusableDeviceException(problem.Message.Replace("device: cpu", "-Device cpu", StringComparison.Ordinal), request.Device);
+        DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         var dtype = ModelDtype.Parse(request.Dtype);
         var device = new Device(request.Device);
         var tokenizer = ModelTokenizer.Load(folder);
@@ -129,7 +126,7 @@ public sealed class ModelScorer : IDisposable
         ArgumentNullException.ThrowIfNull(text);
         var ids = _tokenizer.Encode(text, addSpecialTokens: true);
         if (ids.Length < 2)
-            throw new ArgumentException($"The text tokenises to {ids.Length} token(s); scoring needs at least two (the first has nothing before it to be predicted from).", nameof(text));
+            throw new SequenceTooShortException($"-Text tokenises to {ids.Length} token(s); scoring needs at least two (the first has nothing before it to be predicted from). Give a longer text.", "-Text");
         CheckLength(ids.Length, "-Text", $"the text is {ids.Length} tokens long");
         var tokens = Use(withAdapters, () =>
         {
@@ -153,8 +150,10 @@ public sealed class ModelScorer : IDisposable
         ArgumentNullException.ThrowIfNull(prompt);
         var (tokenIds, problems) = TokenSelection.Resolve(ModelFolder, tokens);
         if (problems.Count > 0) throw problems[0];
+        // The tokenizer may know tokens the model has no rows for yet (added, not resized).
+        if (tokenIds.FirstOrDefault(id => id >= Config.VocabSize, -1) is var past and >= 0) throw new TokenIdOutOfRangeException(past, Config.VocabSize);
         var ids = _tokenizer.Encode(prompt, addSpecialTokens: true);
-        if (ids.Length == 0) throw new ArgumentException("The prompt tokenises to no token at all; give some text (or a tokenizer that adds a beginning-of-sequence token).", nameof(prompt));
+        if (ids.Length == 0) throw new SequenceTooShortException("-After tokenises to no token at all; give some text (or a tokenizer that adds a beginning-of-sequence token).", "-After");
         CheckLength(ids.Length + 1, "-After", $"the prompt is {ids.Length} tokens long, and the next token needs one position more");
         return Use(withAdapters, () =>
         {

@@ -55,6 +55,36 @@ public sealed class GenerationRunTests : IDisposable
     }
 
     [Fact]
+    public void An_unknown_device_name_is_an_unusable_device_error_before_anything_loads()
+    {
+        var folder = Path.Combine(_dir, "device");
+        TinyModelFactory.Create(folder, new TinyModelSpec { ModelType = "llama", TokenizerFolder = TokenizerFixtures.Folder("llama3-trimmed") });
+        foreach (var device in new[] { "gpu", "cuda:x", "CPU" })
+        {
+            var e = Assert.Throws<UnusableDeviceException>(() => GenerationRun.Run(new GenerationRequest(folder) { InputIds = new long[] { 1 }, Device = device }));
+            Assert.Contains("cpu, cuda or cuda:N", e.Message);
+        }
+    }
+
+    [Fact]
+    public void An_adapter_for_another_architecture_is_refused_before_the_weights_load()
+    {
+        var folder = Path.Combine(_dir, "arch");
+        TinyModelFactory.Create(folder, new TinyModelSpec { ModelType = "llama", TokenizerFolder = TokenizerFixtures.Folder("llama3-trimmed") });
+        // GPT-2's embedding rows, of this model's hidden size: only the targets tell it is not for a Llama model.
+        var adapter = Path.Combine(_dir, "gpt2-adapter");
+        Directory.CreateDirectory(adapter);
+        var config = new TrainableTokensAdapterConfig { TokenIndices = new long[] { 5 }, TargetModules = TargetModules.Regex("transformer.wte") };
+        File.WriteAllText(Path.Combine(adapter, TrainableTokensAdapterConfig.FileName), config.ToJson());
+        using (var rows = TorchSharp.torch.full(1, 64, 0.1f))
+            Core.IO.SafetensorsWriter.Write(Path.Combine(adapter, AdapterFolder.WeightsFileName),
+                [new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>(AdapterFolder.KeyFor("transformer.wte"), rows)],
+                new System.Collections.Generic.Dictionary<string, string> { ["format"] = "pt" });
+        var e = Assert.Throws<InvalidAdapterException>(() => GenerationRun.Prepare(new GenerationRequest(folder) { InputIds = new long[] { 1 }, AdapterFolders = new[] { adapter } }).Dispose());
+        Assert.Contains("transformer.wte", e.Message);
+    }
+
+    [Fact]
     public void A_loaded_model_is_reused_for_the_next_prompt_and_replaced_for_other_adapters()
     {
         var folder = Path.Combine(_dir, "reuse");

@@ -37,6 +37,24 @@ public sealed class ArchitectureConfigTests
     }
 
     [Fact]
+    public void Mistral_without_sliding_window_slides_over_4096_tokens_and_an_explicit_null_attends_fully()
+    {
+        // MistralConfig's sliding_window defaults to 4096; Mistral 7B v0.2 and later write null.
+        var byDefault = Read($$"""{"model_type": "mistral", {{Sizes}}}""");
+        Assert.All(byDefault.SlidingWindows, w => Assert.Equal(4096, w));
+        var full = Read($$"""{"model_type": "mistral", {{Sizes}}, "sliding_window": null}""");
+        Assert.All(full.SlidingWindows, w => Assert.Null(w));
+    }
+
+    [Fact]
+    public void Qwen2_with_use_sliding_window_and_no_max_window_layers_slides_from_layer_28()
+    {
+        // Qwen2Config's max_window_layers defaults to 28, as Qwen3Config's does.
+        var c = Read("""{"model_type": "qwen2", "vocab_size": 100, "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 30, "num_attention_heads": 4, "use_sliding_window": true, "sliding_window": 8}""");
+        Assert.Equal(Enumerable.Repeat<int?>(null, 28).Concat([8, 8]), c.SlidingWindows);
+    }
+
+    [Fact]
     public void Gemma2_alternates_sliding_and_full_layers_with_its_soft_caps_and_query_scalar()
     {
         var c = Read($$"""{"model_type": "gemma2", {{Sizes}}, "sliding_window": 16, "query_pre_attn_scalar": 24}""");

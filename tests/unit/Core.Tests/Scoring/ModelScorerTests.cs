@@ -144,6 +144,20 @@ public sealed class ModelScorerTests : IDisposable
         Assert.Contains("at most 128 positions", t.Message);
         Assert.Throws<SequenceTooLongException>(() => scorer.ReadDataset(Examples.QuickstartData, 129));
         Assert.Throws<NotOneTokenException>(() => scorer.ScoreNext("Hi", ["two words"]));
+        // Only the bos token: nothing to score, said as a user error.
+        Assert.Contains("at least two", Assert.Throws<SequenceTooShortException>(() => scorer.ScoreText("")).Message);
+    }
+
+    [Fact]
+    public void A_token_of_the_tokenizer_past_the_models_vocabulary_is_a_token_id_error_not_an_index_error()
+    {
+        // The tokenizer knows <|reserved_special_token_0|> (12002), the model has rows up to 12000 (bos) only: not resized yet.
+        var folder = Path.Combine(_dir, "short-vocab");
+        Core.Models.TinyModelFactory.Create(folder, new Core.Models.TinyModelSpec { ModelType = "llama", VocabSize = 12001, HiddenSize = 16, IntermediateSize = 32, NumLayers = 1 });
+        Core.Tokenization.TokenizerFiles.CopyInto(Tests.Tokenization.TokenizerFixtures.Folder("llama3-trimmed"), folder);
+        using var scorer = ModelScorer.Open(new ScoringModel(folder, []));
+        var e = Assert.Throws<TokenIdOutOfRangeException>(() => scorer.ScoreNext("Hi", ["<|reserved_special_token_0|>"]));
+        Assert.Contains("12002", e.Message);
     }
 
     /// <summary>A PEFT-format adapter written directly: rows [k, hidden] of one value for <paramref name="module"/>.</summary>
