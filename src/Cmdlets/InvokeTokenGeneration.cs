@@ -1,4 +1,5 @@
 using System;
+using TrainableTokens.Core;
 using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
@@ -136,7 +137,7 @@ public sealed class InvokeTokenGeneration : PSCmdlet, IDisposable
         var role = Get("role");
         var content = Get("content");
         if (role is null || content is null)
-            throw new ArgumentException($"-Messages[{index}] needs a role and a content, e.g. @{{ role = 'user'; content = 'Hello' }}; it has {(role is null ? "no role" : "no content")}.");
+            throw new InvalidGenerationSettingsException($"-Messages[{index}] needs a role and a content, e.g. @{{ role = 'user'; content = 'Hello' }}; it has {(role is null ? "no role" : "no content")}.", "Messages");
         return (role, content);
     }
 }

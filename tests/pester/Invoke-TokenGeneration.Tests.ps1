@@ -165,6 +165,13 @@ Describe 'Invoke-TokenGeneration' {
             $e.Exception.Message | Should -Match 'not one this module can render'
         }
 
+        It 'a -Messages entry without a role or a content' {
+            $e = Get-GenerationError { Invoke-TokenGeneration $noWeights -Messages @{ content = 'Hi' } }
+            $e.FullyQualifiedErrorId | Should -BeLike 'InvalidGenerationSettings,*'
+            "$($e.CategoryInfo.Category)" | Should -Be 'InvalidArgument'
+            $e.Exception.Message | Should -Match '-Messages\[0\] needs a role and a content.*no role'
+        }
+
         It 'a GPT-2 prompt longer than n_positions' {
             $gpt2 = New-TinyModel gpt2 (Join-Path $work 'gpt2') -MaxPositions 16
             $e = Get-GenerationError { Invoke-TokenGeneration $gpt2.Path -InputId (1..17) -MaxNewTokens 1 }

@@ -5,6 +5,7 @@ using System.Linq;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Merging;
 using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Preflight;
 using TrainableTokens.Core.Tuners.TrainableTokens;
 using static TorchSharp.torch;
 
@@ -70,6 +71,8 @@ public static class AdapterAcceptance
             return checks;
         }
 
+        // A device that cannot run the eval is refused before the merge check copies the whole model.
+        if (request.Dataset is not null) DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         checks.Add(MergeCheck(adapter, modelFolder, config.TokenIndices) with { Adapter = adapter, Model = modelFolder });
 
         if (request.Dataset is { } dataset)
@@ -98,6 +101,8 @@ public static class AdapterAcceptance
         ArgumentNullException.ThrowIfNull(request);
         var merged = Path.GetFullPath(request.MergedFolder);
         var modelFolder = Path.GetFullPath(request.ModelFolder);
+        // A folder compared with itself would pass without proving anything.
+        OutputGuard.EnsureApart(merged, "-MergedModel", new[] { new CommandInput("model folder", modelFolder) });
         ModelConfigReader.ReadFolder(modelFolder);
         ModelConfigReader.ReadFolder(merged);
         var diff = ModelFolderDiff.Compare(modelFolder, merged);

@@ -131,4 +131,27 @@ public sealed class AdapterAcceptanceTests : IDisposable
             metadata ? new Dictionary<string, string> { ["format"] = "pt" } : null);
         return folder;
     }
+
+    [Fact]
+    public void A_device_that_cannot_run_the_eval_is_refused_before_the_merge_check_copies_the_model()
+    {
+        var adapter = Path.Combine(Examples.Root, "examples", "adapters", "quickstart");
+        // The merge check works in a tt-check-* folder under the temp folder: watch for one being made at all.
+        var made = 0;
+        using var watcher = new FileSystemWatcher(Path.GetTempPath(), "tt-check-*") { NotifyFilter = NotifyFilters.DirectoryName, EnableRaisingEvents = true };
+        watcher.Created += (_, _) => System.Threading.Interlocked.Increment(ref made);
+
+        Assert.Throws<UnusableDeviceException>(() => AdapterAcceptance.Run(new AdapterTestRequest(adapter, Examples.Llama3) { Dataset = Examples.QuickstartData, Device = "gpu" }));
+
+        System.Threading.Thread.Sleep(300);
+        Assert.Equal(0, made);
+    }
+
+    [Fact]
+    public void A_merged_folder_compared_with_itself_is_refused_rather_than_passed()
+    {
+        var e = Assert.Throws<OutputConflictException>(() => AdapterAcceptance.RunMerged(new MergedModelTestRequest(Examples.Llama3, Examples.Llama3, new long[] { 10002 })));
+
+        Assert.Contains("-MergedModel", e.Message);
+    }
 }
