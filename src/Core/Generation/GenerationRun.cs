@@ -88,14 +88,7 @@ public static class GenerationRun
         try
         {
             tuner = new TrainableTokensModel(model);
-            var names = new List<string>();
-            foreach (var folder in request.AdapterFolders)
-            {
-                var name = "adapter" + names.Count;
-                AdapterFolder.Load(tuner, folder, name);
-                names.Add(name);
-            }
-            if (names.Count > 0) tuner.SetActiveAdapters(names.ToArray());
+            AdapterFolder.LoadAll(tuner, request.AdapterFolders);
             return new LoadedModel(model, tuner, key);
         }
         catch
@@ -146,6 +139,7 @@ public static class GenerationRun
             if (settings.StopStrings.Count > 0 && tokenizer is null)
                 throw new InvalidGenerationSettingsException($"Stop strings need the model's tokenizer to decode the output, and '{request.ModelFolder}' has no {TokenizerJson.FileName}.", "Stop");
             foreach (var folder in request.AdapterFolders) AdapterCompatibility.Ensure(folder, request.ModelFolder, config);
+            AdapterCompatibility.EnsureDisjoint(request.AdapterFolders);
             return new Plan(config, tokenizer, ids, settings with { EosTokenIds = eos });
         }
         catch

@@ -49,7 +49,7 @@ public sealed class ModelScorer : IDisposable
         var config = ModelConfigReader.ReadFolder(folder);
         var adapters = request.AdapterFolders.Select(a => Path.GetFullPath(a)).ToList();
         foreach (var adapter in adapters) AdapterCompatibility.Ensure(adapter, folder, config);
-        CheckOverlap(adapters);
+        AdapterCompatibility.EnsureDisjoint(adapters);
         DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         var dtype = ModelDtype.Parse(request.Dtype);
         var device = new Device(request.Device);
@@ -60,9 +60,7 @@ public sealed class ModelScorer : IDisposable
         {
             model = ModelLoader.Load(folder, dtype, device);
             tuner = new TrainableTokensModel(model);
-            var names = adapters.Select((_, i) => $"adapter{i}").ToArray();
-            for (var i = 0; i < adapters.Count; i++) AdapterFolder.Load(tuner, adapters[i], names[i]);
-            if (names.Length > 0) tuner.SetActiveAdapters(names);
+            var names = AdapterFolder.LoadAll(tuner, adapters);
             return new ModelScorer(folder, config, adapters, model, tuner, tokenizer, names);
         }
         catch
@@ -71,19 +69,6 @@ public sealed class ModelScorer : IDisposable
             model?.Dispose();
             tokenizer.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>Adapters scored together must train different tokens: found from their configs, before anything loads.</summary>
-    private static void CheckOverlap(IReadOnlyList<string> adapters)
-    {
-        var owners = new Dictionary<long, string>();
-        foreach (var adapter in adapters)
-        {
-            var ids = AdapterFolder.ReadConfig(adapter).TokenIndices;
-            var overlap = ids.Where(owners.ContainsKey).Distinct().ToList();
-            if (overlap.Count > 0) throw new AdapterConflictException(adapter, owners[overlap[0]], overlap);
-            foreach (var id in ids) owners[id] = adapter;
         }
     }
 

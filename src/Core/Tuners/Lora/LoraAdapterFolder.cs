@@ -44,20 +44,7 @@ public static class LoraAdapterFolder
     /// <summary>Reads a folder's adapter_config.json as a LoRA config; missing or unreadable files get errors that say what to do.</summary>
     public static LoraConfig ReadConfig(string folder)
     {
-        if (!Directory.Exists(folder))
-            throw new InvalidAdapterException($"Adapter folder '{folder}' does not exist.", folder);
-        var configPath = Path.Combine(folder, LoraConfig.FileName);
-        if (FileKind.Of(configPath) == FileKindValue.Missing)
-            throw new InvalidAdapterException($"'{folder}' has no {LoraConfig.FileName}: point at a folder written by PEFT's save_pretrained or by this module.", configPath);
-        string json;
-        try
-        {
-            json = UserFile.ReadAllText(configPath, LoraConfig.MaxFileBytes, "adapter config", message => new InvalidAdapterException(message, configPath));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidAdapterException($"The adapter config '{configPath}' cannot be read: {e.Message} Check the file and its permissions.", configPath, e);
-        }
+        var (json, configPath) = AdapterFolder.ReadConfigText(folder, LoraConfig.MaxFileBytes);
         return LoraConfig.FromJson(json, configPath);
     }
 

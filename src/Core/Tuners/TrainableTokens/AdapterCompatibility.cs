@@ -55,4 +55,17 @@ public static class AdapterCompatibility
 
     private static string Few<T>(IReadOnlyList<T> items) =>
         string.Join(", ", items.Take(5)) + (items.Count > 5 ? $" and {items.Count - 5} more" : "");
+
+    /// <summary>Adapters active together must train different tokens: checked from their configs, before anything loads.</summary>
+    public static void EnsureDisjoint(IReadOnlyList<string> adapterFolders)
+    {
+        var owners = new Dictionary<long, string>();
+        foreach (var adapter in adapterFolders)
+        {
+            var ids = AdapterFolder.ReadConfig(adapter).TokenIndices;
+            var overlap = ids.Where(owners.ContainsKey).Distinct().ToList();
+            if (overlap.Count > 0) throw new AdapterConflictException(adapter, owners[overlap[0]], overlap);
+            foreach (var id in ids) owners[id] = adapter;
+        }
+    }
 }

@@ -50,21 +50,27 @@ public static class AdapterFolder
     /// <summary>Reads a folder's adapter_config.json; pickle-only folders and missing files get errors that say what to do.</summary>
     public static TrainableTokensAdapterConfig ReadConfig(string folder)
     {
+        var (json, configPath) = ReadConfigText(folder, TrainableTokensAdapterConfig.MaxFileBytes);
+        return TrainableTokensAdapterConfig.FromJson(json, configPath);
+    }
+
+    /// <summary>The text of a folder's adapter_config.json (any tuner's), read bounded; a missing folder or file, or one
+    /// that cannot be read, is an <see cref="InvalidAdapterException"/> saying what to do.</summary>
+    internal static (string Json, string Path) ReadConfigText(string folder, long maxBytes)
+    {
         if (!Directory.Exists(folder))
             throw new InvalidAdapterException($"Adapter folder '{folder}' does not exist.", folder);
         var configPath = Path.Combine(folder, TrainableTokensAdapterConfig.FileName);
         if (FileKind.Of(configPath) == FileKindValue.Missing)
             throw new InvalidAdapterException($"'{folder}' has no {TrainableTokensAdapterConfig.FileName}: point at a folder written by PEFT's save_pretrained or by this module.", configPath);
-        string json;
         try
         {
-            json = UserFile.ReadAllText(configPath, TrainableTokensAdapterConfig.MaxFileBytes, "adapter config", message => new InvalidAdapterException(message, configPath));
+            return (UserFile.ReadAllText(configPath, maxBytes, "adapter config", message => new InvalidAdapterException(message, configPath)), configPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new InvalidAdapterException($"The adapter config '{configPath}' cannot be read: {e.Message} Check the file and its permissions.", configPath, e);
         }
-        return TrainableTokensAdapterConfig.FromJson(json, configPath);
     }
 
     /// <summary>Opens adapter_model.safetensors; refuses a pickle file (adapter_model.bin) rather than loading it.</summary>
@@ -107,6 +113,16 @@ public static class AdapterFolder
         var rest = name[(at + KeySuffix.Length)..];
         if (rest.Length > 0 && (rest[0] != '.' || rest.IndexOf('.', 1) >= 0)) return null;
         return name[..at];
+    }
+
+    /// <summary>Loads each of <paramref name="folders"/> into <paramref name="model"/> as adapter0, adapter1, ... and makes them
+    /// all active together (their token ids must not overlap); returns the names.</summary>
+    public static string[] LoadAll(TrainableTokensModel model, IReadOnlyList<string> folders)
+    {
+        var names = folders.Select((_, i) => $"adapter{i}").ToArray();
+        for (var i = 0; i < folders.Count; i++) Load(model, folders[i], names[i]);
+        if (names.Length > 0) model.SetActiveAdapters(names);
+        return names;
     }
 
     /// <summary>Loads the adapter in <paramref name="folder"/> into <paramref name="model"/> as <paramref name="name"/> and activates it.

@@ -85,6 +85,30 @@ public sealed class GenerationRunTests : IDisposable
     }
 
     [Fact]
+    public void Adapters_that_train_the_same_token_are_refused_before_the_weights_load()
+    {
+        var folder = Path.Combine(_dir, "overlap");
+        TinyModelFactory.Create(folder, new TinyModelSpec { ModelType = "llama", TokenizerFolder = TokenizerFixtures.Folder("llama3-trimmed") });
+        string Adapter(string name, long[] ids)
+        {
+            var adapter = Path.Combine(_dir, name);
+            Directory.CreateDirectory(adapter);
+            File.WriteAllText(Path.Combine(adapter, TrainableTokensAdapterConfig.FileName), new TrainableTokensAdapterConfig { TokenIndices = ids }.ToJson());
+            using var rows = TorchSharp.torch.full(ids.Length, 64, 0.1f);
+            Core.IO.SafetensorsWriter.Write(Path.Combine(adapter, AdapterFolder.WeightsFileName),
+                [new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>(AdapterFolder.KeyFor("model.embed_tokens"), rows)],
+                new System.Collections.Generic.Dictionary<string, string> { ["format"] = "pt" });
+            return adapter;
+        }
+        var a = Adapter("first", new long[] { 5, 6 });
+        var b = Adapter("second", new long[] { 6, 7 });
+
+        var e = Assert.Throws<AdapterConflictException>(() => GenerationRun.Prepare(new GenerationRequest(folder) { InputIds = new long[] { 1 }, AdapterFolders = new[] { a, b } }).Dispose());
+
+        Assert.Contains("6", e.Message);
+    }
+
+    [Fact]
     public void A_loaded_model_is_reused_for_the_next_prompt_and_replaced_for_other_adapters()
     {
         var folder = Path.Combine(_dir, "reuse");
