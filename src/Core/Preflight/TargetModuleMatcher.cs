@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text.RegularExpressions;
 using TrainableTokens.Core.Configuration;
+using TrainableTokens.Core.Tuners;
 
 namespace TrainableTokens.Core.Preflight;
 
@@ -13,17 +14,14 @@ namespace TrainableTokens.Core.Preflight;
 /// </summary>
 public static class TargetModuleMatcher
 {
-    private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
-
     /// <summary>The paths among <paramref name="modulePaths"/> that <paramref name="targets"/> selects.</summary>
     /// <exception cref="ArgumentException">The string form is not a valid regular expression.</exception>
     public static IReadOnlyList<string> Select(StringOrList? targets, IEnumerable<string> modulePaths, string inputEmbeddingPath)
     {
         if (targets is null) return modulePaths.Where(p => p == inputEmbeddingPath).ToList();
-        if (targets.Items is { } names)
-            return modulePaths.Where(path => names.Any(name => path == name || path.EndsWith("." + name, StringComparison.Ordinal))).ToList();
-        var regex = new Regex("^(?:" + targets.Text + ")$", RegexOptions.CultureInvariant, RegexTimeout);
-        return modulePaths.Where(path => regex.IsMatch(path)).ToList();
+        // The rule every tuner shares; an invalid pattern throws ArgumentException before any path is tried.
+        if (targets.Items is null) _ = new Regex(targets.Text!);
+        return ModuleMatch.Select(targets.Items, targets.Text, modulePaths);
     }
 
     /// <summary>

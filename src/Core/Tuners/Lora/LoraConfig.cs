@@ -47,7 +47,7 @@ public sealed record LoraConfig
     public IReadOnlyList<string>? ModulesToSave { get; init; }
     /// <summary>A list (the input embedding's rows) ...</summary>
     public IReadOnlyList<long>? TrainableTokenIndices { get; init; }
-    /// <summary>... or a map of module name to rows. Parsed and kept; not applied yet.</summary>
+    /// <summary>... or a map of module name (suffix) to rows.</summary>
     public IReadOnlyList<KeyValuePair<string, IReadOnlyList<long>>>? TrainableTokenIndicesByModule { get; init; }
     public bool EnsureWeightTying { get; init; }
     public string? TaskType { get; init; } = "CAUSAL_LM";
@@ -389,10 +389,21 @@ public sealed record LoraConfig
 
         private IReadOnlyList<string>? ModulesToSaveField()
         {
-            var n = Get("modules_to_save");
-            if (n is null || n is JsonArray { Count: 0 }) return n is null ? null : Array.Empty<string>();
-            Error("modules_to_save", $"is {Show(n)}: modules_to_save is not supported yet with LoRA here; remove it (for new tokens use trainable_token_indices).");
-            return null;
+            const string field = "modules_to_save";
+            var n = Get(field);
+            if (n is null) return null;
+            if (n is not JsonArray a)
+            {
+                Error(field, $"must be a list of module names or null (found {Show(n)}).");
+                return null;
+            }
+            var names = new List<string>();
+            for (int i = 0; i < a.Count; i++)
+            {
+                if (a[i] is JsonValue s && s.GetValueKind() == JsonValueKind.String && ((string)s!).Length > 0) names.Add((string)s!);
+                else Error($"{field}[{i}]", $"must be a module name (found {Show(a[i])}).");
+            }
+            return names.Distinct(StringComparer.Ordinal).ToList();
         }
 
         private (IReadOnlyList<long>?, IReadOnlyList<KeyValuePair<string, IReadOnlyList<long>>>?) TokenIndices()

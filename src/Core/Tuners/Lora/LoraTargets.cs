@@ -36,13 +36,11 @@ public sealed class LoraTargets
     public bool Matches(string path)
     {
         if (IsAllLinear) return true;
-        if (Names is not null) return Names.Any(n => path == n || path.EndsWith("." + n, StringComparison.Ordinal));
-        return FullMatch(Pattern!, path);
+        return ModuleMatch.Matches(Names, Pattern, path);
     }
 
-    /// <summary>Python's re.fullmatch, with a timeout so a pathological user pattern cannot hang.</summary>
-    internal static bool FullMatch(string pattern, string text) =>
-        Regex.IsMatch(text, $"^(?:{pattern})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    /// <summary>Python's re.fullmatch (<see cref="ModuleMatch.FullMatch"/>).</summary>
+    internal static bool FullMatch(string pattern, string text) => ModuleMatch.FullMatch(pattern, text);
 
     public override string ToString() => Names is not null ? "[" + string.Join(", ", Names) + "]" : Pattern!;
 }

@@ -20,7 +20,7 @@ public static class AdapterCompatibility
         var problems = new List<string>();
         var embedding = ModelArchitectures.InputEmbeddingPath(model.ModelType);
         var head = ModelArchitectures.LmHeadPath(model.ModelType);
-        var outside = config.TokenIndices.Where(i => i < 0 || i >= model.VocabSize).Distinct().ToList();
+        var outside = TokenIndexCheck.Outside(config.TokenIndices, model.VocabSize);
         if (outside.Count > 0)
             problems.Add($"token ids {Few(outside)} are outside the model's vocabulary of {model.VocabSize} (the adapter was trained on a larger vocabulary: resize the model with Add-TokenizerToken, or use the model it was trained on)");
         var targets = TokenTargets.Resolve(config.TargetModules, embedding, head, model.TieWordEmbeddings);
@@ -53,19 +53,9 @@ public static class AdapterCompatibility
             (problems.Count > 3 ? $"; and {problems.Count - 3} more" : "") + ". Give the model the adapter was trained for (-Model).", adapterFolder);
     }
 
-    private static string Few<T>(IReadOnlyList<T> items) =>
-        string.Join(", ", items.Take(5)) + (items.Count > 5 ? $" and {items.Count - 5} more" : "");
+    private static string Few<T>(IReadOnlyList<T> items) => TokenIndexCheck.Few(items);
 
     /// <summary>Adapters active together must train different tokens: checked from their configs, before anything loads.</summary>
-    public static void EnsureDisjoint(IReadOnlyList<string> adapterFolders)
-    {
-        var owners = new Dictionary<long, string>();
-        foreach (var adapter in adapterFolders)
-        {
-            var ids = AdapterFolder.ReadConfig(adapter).TokenIndices;
-            var overlap = ids.Where(owners.ContainsKey).Distinct().ToList();
-            if (overlap.Count > 0) throw new AdapterConflictException(adapter, owners[overlap[0]], overlap);
-            foreach (var id in ids) owners[id] = adapter;
-        }
-    }
+    public static void EnsureDisjoint(IReadOnlyList<string> adapterFolders) =>
+        TokenIndexCheck.EnsureDisjoint(adapterFolders.Select(a => (a, (IEnumerable<long>)AdapterFolder.ReadConfig(a).TokenIndices)));
 }

@@ -24,12 +24,8 @@ public sealed class TargetModules
 
     public static TargetModules Regex(string pattern) => new(null, pattern);
 
-    public bool Matches(string modulePath)
-    {
-        if (NameList is not null)
-            return NameList.Any(n => modulePath == n || modulePath.EndsWith("." + n, StringComparison.Ordinal));
-        return System.Text.RegularExpressions.Regex.IsMatch(modulePath, $"^(?:{Pattern})$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
-    }
+    /// <summary>PEFT's rule, shared by every tuner (<see cref="ModuleMatch"/>).</summary>
+    public bool Matches(string modulePath) => ModuleMatch.Matches(NameList, Pattern, modulePath);
 
     public JsonNode ToJson() => NameList is not null
         ? new JsonArray(NameList.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray())

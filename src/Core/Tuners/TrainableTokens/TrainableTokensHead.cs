@@ -30,7 +30,7 @@ public sealed class TrainableTokensHead : ILanguageModelHead
     {
         var logits = _base.Project(hidden);
         if (!_owner.AdaptersEnabled) return logits;
-        var active = _owner.HeadLayers.Select(l => l.ActiveRows(_owner.ActiveAdapters)).Where(r => r is not null).Select(r => r!.Value).ToList();
+        var active = _owner.HeadRows();
         if (active.Count == 0) return logits;
         var (ids, rows) = active.Count == 1
             ? active[0]

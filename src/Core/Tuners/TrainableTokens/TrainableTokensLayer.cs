@@ -79,7 +79,7 @@ public sealed class TrainableTokensLayer : IDisposable
         if (safe)
         {
             foreach (var name in toMerge)
-                if (!_adapters[name].Values.isfinite().all().item<bool>())
+                if (!TokenIndexCheck.AllFinite(_adapters[name].Values))
                     throw new InvalidAdapterException(
                         $"Adapter '{name}' has NaN or infinite values for {Path}; the merge was refused and the weight is unchanged. The adapter seems broken: retrain it.", name);
         }

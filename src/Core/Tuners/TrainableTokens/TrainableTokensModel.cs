@@ -10,13 +10,14 @@ namespace TrainableTokens.Core.Tuners.TrainableTokens;
 /// <summary>
 /// Trainable Tokens on a <see cref="CausalLanguageModel"/>: finds the targeted modules, wraps them, keeps named
 /// adapters (add, activate, disable, delete), ties the LM head to the embedding's rows when the model ties its
-/// weights, and merges, unmerges or unloads. Semantics follow PEFT's tuners/trainable_tokens.
+/// weights, and merges, unmerges or unloads. Semantics follow PEFT's tuners/trainable_tokens. LoRA's
+/// trainable_token_indices use the same rows through <see cref="AddTokenAdapter"/>.
 /// </summary>
 public sealed class TrainableTokensModel : IDisposable
 {
     private readonly Dictionary<string, TrainableTokensLayer> _layers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrainableTokensAdapterConfig> _configs = new(StringComparer.Ordinal);
-    private List<string> _active = new();
+    private readonly AdapterRegistry<TokenLayout> _registry = new();
 
     public TrainableTokensModel(CausalLanguageModel model)
     {
@@ -24,9 +25,12 @@ public sealed class TrainableTokensModel : IDisposable
     }
 
     public CausalLanguageModel Model { get; }
-    public IReadOnlyList<string> ActiveAdapters => _active;
-    public bool AdaptersEnabled { get; private set; } = true;
+    public IReadOnlyList<string> ActiveAdapters => _registry.Active;
+    public bool AdaptersEnabled => _registry.Enabled;
+    /// <summary>The Trainable Tokens adapters' configs (rows added for a LoRA adapter have a <see cref="Layouts"/> entry only).</summary>
     public IReadOnlyDictionary<string, TrainableTokensAdapterConfig> Configs => _configs;
+    /// <summary>Every adapter's rows by module path.</summary>
+    public IReadOnlyDictionary<string, TokenLayout> Layouts => _registry.Configs;
 
     /// <summary>The layers by module path (a tied head that follows the embedding has none of its own).</summary>
     public IReadOnlyDictionary<string, TrainableTokensLayer> Layers => _layers;
@@ -34,8 +38,8 @@ public sealed class TrainableTokensModel : IDisposable
     /// <summary>Embedding-like modules the model has: where trainable tokens can go.</summary>
     public IReadOnlyList<string> EmbeddingModules => new[] { BaseEmbedding.Path, BaseHead.Path };
 
-    private ITokenEmbedding BaseEmbedding => Model.InputEmbedding is TrainableTokensEmbedding t ? t.Base : Model.InputEmbedding;
-    private ILanguageModelHead BaseHead => Model.Head is TrainableTokensHead h ? h.Base : Model.Head;
+    internal ITokenEmbedding BaseEmbedding => Model.InputEmbedding is TrainableTokensEmbedding t ? t.Base : Model.InputEmbedding;
+    internal ILanguageModelHead BaseHead => Model.Head is TrainableTokensHead h ? h.Base : Model.Head;
 
     /// <summary>
     /// Adds adapter <paramref name="name"/> and makes it the active one. Everything is checked before any tensor is
@@ -44,12 +48,36 @@ public sealed class TrainableTokensModel : IDisposable
     public void AddAdapter(string name, TrainableTokensAdapterConfig config, Generator? generator = null)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("An adapter needs a name.", nameof(name));
-        var targets = TargetsOf(config).Layers;
-        CheckTokenIndices(config.TokenIndices, name);
+        var targets = TargetsOf(config);
+        TokenIndexCheck.Ensure(config.TokenIndices, Model.Config.VocabSize, name);
         // PEFT saves an inferred target as the module's full name, a string it treats as a regex.
         config = config.TargetModules is null ? config with { TargetModules = TargetModules.Regex(BaseEmbedding.Path) } : config;
-        var indices = config.TokenIndices.ToArray();
-        foreach (var path in targets)
+        AddRows(name, TokenLayout.Same(targets.Layers, config.TokenIndices.ToArray(), targets.HeadFollowsEmbedding), config.InitWeights, generator);
+        _configs[name] = config;
+        SetActiveAdapters(name);
+    }
+
+    /// <summary>
+    /// Adds the rows of <paramref name="layout"/> as adapter <paramref name="name"/> without activating it (LoRA's
+    /// trainable_token_indices: the LoRA model activates its adapters as a whole). Paths must be the input embedding
+    /// or the LM head; ids are checked as for <see cref="AddAdapter"/>.
+    /// </summary>
+    public void AddTokenAdapter(string name, TokenLayout layout, bool initWeights = true, Generator? generator = null)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("An adapter needs a name.", nameof(name));
+        foreach (var (path, ids) in layout.Layers)
+        {
+            if (path != BaseEmbedding.Path && path != BaseHead.Path)
+                throw new InvalidAdapterException(
+                    $"Adapter '{name}': '{path}' is not one of the model's embedding modules ({string.Join(", ", EmbeddingModules)}); trainable tokens go only there.", name);
+            TokenIndexCheck.Ensure(ids, Model.Config.VocabSize, name, $"token indices for {path}");
+        }
+        AddRows(name, layout, initWeights, generator);
+    }
+
+    private void AddRows(string name, TokenLayout layout, bool initWeights, Generator? generator)
+    {
+        foreach (var (path, ids) in layout.Layers)
         {
             if (!_layers.TryGetValue(path, out var layer))
             {
@@ -57,43 +85,37 @@ public sealed class TrainableTokensModel : IDisposable
                 layer = new TrainableTokensLayer(path, weight);
                 _layers[path] = layer;
             }
-            layer.Add(name, indices, config.InitWeights, generator);
+            layer.Add(name, ids.ToArray(), initWeights, generator);
         }
-        _configs[name] = config;
+        _registry.Set(name, layout);
         Wrap();
-        SetActiveAdapters(name);
     }
 
-    /// <summary>Activates the given adapters (one or several); they must train disjoint token ids.</summary>
+    /// <summary>Activates the given adapters (none, one or several); they must train disjoint token ids.</summary>
     public void SetActiveAdapters(params string[] names)
     {
-        foreach (var n in names)
-            if (!_configs.ContainsKey(n))
-                throw new ArgumentException($"There is no adapter '{n}'. Adapters: {string.Join(", ", _configs.Keys)}.", nameof(names));
+        _registry.Require(names);
         CheckDisjoint(names.Distinct().ToList());
-        _active = names.Distinct().ToList();
-        AdaptersEnabled = true;
+        _registry.SetActive(names);
     }
 
     /// <summary>Base-model behaviour: merged rows are restored first, so outputs equal the base model's bit for bit.</summary>
     public void DisableAdapters()
     {
         Unmerge();
-        AdaptersEnabled = false;
+        _registry.Enabled = false;
     }
 
-    public void EnableAdapters() => AdaptersEnabled = true;
+    public void EnableAdapters() => _registry.Enabled = true;
 
     public void DeleteAdapter(string name)
     {
-        if (!_configs.Remove(name)) throw new ArgumentException($"There is no adapter '{name}'.", nameof(name));
-        foreach (var layer in _layers.Values)
-        {
-            if (layer.MergedAdapters.Contains(name))
-                throw new InvalidOperationException($"Adapter '{name}' is merged; unmerge before deleting it.");
-            layer.Remove(name);
-        }
-        _active.Remove(name);
+        _registry.Get(name);
+        if (_layers.Values.Any(l => l.MergedAdapters.Contains(name)))
+            throw new InvalidOperationException($"Adapter '{name}' is merged; unmerge before deleting it.");
+        foreach (var layer in _layers.Values) layer.Remove(name);
+        _registry.Remove(name, promoteFirst: false);
+        _configs.Remove(name);
     }
 
     /// <summary>The tensors an optimizer should update for <paramref name="name"/>: one [k, hidden] row block per layer.</summary>
@@ -104,20 +126,21 @@ public sealed class TrainableTokensModel : IDisposable
     /// weights and ignores other active adapters, as in PEFT.</summary>
     public void Merge(bool safe = false, IReadOnlyList<string>? names = null)
     {
-        var toMerge = (names ?? _active).ToList();
+        var toMerge = (names ?? _registry.Active).Where(_registry.Contains).ToList();
         var alreadyMerged = _layers.Values.SelectMany(l => l.MergedAdapters).Distinct().ToList();
         CheckDisjoint(alreadyMerged.Concat(toMerge).Distinct().ToList());
-        if (safe)
-        {
-            // Check every layer before writing into any, so a refusal leaves all weights untouched.
-            foreach (var layer in _layers.Values)
-                foreach (var n in toMerge.Where(layer.Adapters.ContainsKey))
-                    using (var finite = layer.Adapters[n].Values.isfinite().all())
-                        if (!finite.item<bool>())
-                            throw new InvalidAdapterException(
-                                $"Adapter '{n}' has NaN or infinite values for {layer.Path}; the merge was refused and every weight is unchanged. Retrain the adapter.", n);
-        }
+        if (safe) EnsureFinite(toMerge);
         foreach (var layer in _layers.Values) layer.Merge(toMerge, safe: false);
+    }
+
+    /// <summary>Every layer is checked before any is written, so a refusal leaves all weights untouched.</summary>
+    internal void EnsureFinite(IReadOnlyList<string> names)
+    {
+        foreach (var layer in _layers.Values)
+            foreach (var n in names.Where(layer.Adapters.ContainsKey))
+                if (!TokenIndexCheck.AllFinite(layer.Adapters[n].Values))
+                    throw new InvalidAdapterException(
+                        $"Adapter '{n}' has NaN or infinite values for {layer.Path}; the merge was refused and every weight is unchanged. Retrain the adapter.", n);
     }
 
     public void Unmerge()
@@ -134,7 +157,7 @@ public sealed class TrainableTokensModel : IDisposable
         foreach (var layer in _layers.Values) layer.Dispose();
         _layers.Clear();
         _configs.Clear();
-        _active.Clear();
+        _registry.Clear();
         return Model;
     }
 
@@ -143,23 +166,28 @@ public sealed class TrainableTokensModel : IDisposable
         var embeddingLayer = _layers.GetValueOrDefault(BaseEmbedding.Path);
         if (embeddingLayer is not null && Model.InputEmbedding is not TrainableTokensEmbedding)
             Model.InputEmbedding = new TrainableTokensEmbedding(BaseEmbedding, embeddingLayer, this);
-        if (HeadLayers.Count > 0 && Model.Head is not TrainableTokensHead)
+        var headShowsRows = _layers.ContainsKey(BaseHead.Path) || (Model.Config.TieWordEmbeddings && _registry.Configs.Values.Any(l => l.HeadFollowsEmbedding));
+        if (headShowsRows && Model.Head is not TrainableTokensHead)
             Model.Head = new TrainableTokensHead(BaseHead, this);
     }
 
     /// <summary>
-    /// The layers whose rows the LM head shows: its own (an untied head targeted explicitly, or lm_head alone on a tied
-    /// model, as PEFT wraps it), and with tied weights the embedding's, whose rows the head shares.
+    /// The rows the LM head shows for the active adapters: an adapter's own head rows (an untied head targeted
+    /// explicitly, lm_head alone on a tied model, or a map that gives the head other ids), else, for an adapter whose
+    /// tied head follows the embedding, the embedding's rows, which the head shares (PEFT's tied_adapter).
     /// </summary>
-    internal IReadOnlyList<TrainableTokensLayer> HeadLayers
+    internal IReadOnlyList<(Tensor SortedIds, Tensor SortedRows)> HeadRows()
     {
-        get
+        var rows = new List<(Tensor, Tensor)>(2);
+        var active = _registry.Active;
+        var head = _layers.GetValueOrDefault(BaseHead.Path);
+        if (head?.ActiveRows(active.Where(head.Adapters.ContainsKey).ToList()) is { } own) rows.Add(own);
+        if (Model.Config.TieWordEmbeddings && _layers.TryGetValue(BaseEmbedding.Path, out var embedding))
         {
-            var layers = new List<TrainableTokensLayer>(2);
-            if (Model.Config.TieWordEmbeddings && _layers.TryGetValue(BaseEmbedding.Path, out var embedding)) layers.Add(embedding);
-            if (_layers.TryGetValue(BaseHead.Path, out var head)) layers.Add(head);
-            return layers;
+            var following = active.Where(a => _registry.Configs[a].HeadFollowsEmbedding && head?.Adapters.ContainsKey(a) != true).ToList();
+            if (embedding.ActiveRows(following) is { } shared) rows.Add(shared);
         }
+        return rows;
     }
 
     /// <summary>Which layers <paramref name="config"/> trains on this model (<see cref="TokenTargets"/>, the rule every command shares).</summary>
@@ -169,36 +197,8 @@ public sealed class TrainableTokensModel : IDisposable
             $"target_modules {config.TargetModules} matches none of the model's embedding modules ({string.Join(", ", EmbeddingModules)}). " +
             $"Use one of those, or leave target_modules empty for the input embedding ({BaseEmbedding.Path}).", config.TargetModules?.ToString());
 
-    private void CheckTokenIndices(IReadOnlyList<long> indices, string name)
-    {
-        if (indices.Count == 0)
-            throw new InvalidAdapterException($"Adapter '{name}' has no token indices; give at least one token id to train.", name);
-        long vocab = Model.Config.VocabSize;
-        var outside = indices.Where(i => i < 0 || i >= vocab).Distinct().ToList();
-        if (outside.Count > 0)
-            throw new InvalidAdapterException(
-                $"Adapter '{name}': token indices {string.Join(", ", outside.Take(10))} are outside the vocabulary (0 to {vocab - 1}). " +
-                "Add the tokens to the tokenizer and resize the model first (Add-TokenizerToken), or fix the ids.", name);
-        var repeated = indices.GroupBy(i => i).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
-        if (repeated.Count > 0)
-            throw new InvalidAdapterException($"Adapter '{name}': token indices {string.Join(", ", repeated.Take(10))} are listed more than once; list each id once.", name);
-    }
-
-    private void CheckDisjoint(IReadOnlyList<string> names)
-    {
-        var seen = new Dictionary<long, string>();
-        foreach (var n in names)
-        {
-            var overlap = new List<long>();
-            string? other = null;
-            foreach (var id in _configs[n].TokenIndices)
-            {
-                if (seen.TryGetValue(id, out var owner)) { overlap.Add(id); other ??= owner; }
-            }
-            if (overlap.Count > 0) throw new AdapterConflictException(n, other!, overlap);
-            foreach (var id in _configs[n].TokenIndices) seen[id] = n;
-        }
-    }
+    private void CheckDisjoint(IReadOnlyList<string> names) =>
+        TokenIndexCheck.EnsureDisjoint(names.Select(n => (n, (IEnumerable<long>)_registry.Configs[n].AllIds)));
 
     /// <summary>Removes the wrappers (the model keeps any merged rows) and frees the adapters' tensors.</summary>
     public void Dispose()

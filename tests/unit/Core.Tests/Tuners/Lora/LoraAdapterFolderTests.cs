@@ -101,14 +101,18 @@ public sealed class LoraAdapterFolderTests : IDisposable
     }
 
     [Fact]
-    public void Load_refuses_token_rows_it_cannot_apply_yet()
+    public void Load_refuses_token_rows_that_are_missing_or_not_in_the_config()
     {
         var folder = Saved(Config("q_proj"));
         using var model = Build("llama");
         using var tuner = new LoraModel(model);
         File.WriteAllText(Path.Combine(folder, "adapter_config.json"), (Config("q_proj") with { TrainableTokenIndices = new long[] { 5 } }).ToJson());
+        // The config asks for rows the file does not hold.
         var e = Assert.Throws<InvalidAdapterException>(() => LoraAdapterFolder.Load(tuner, folder, "default"));
+        Assert.Contains("base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta", e.Message);
         Assert.Contains("trainable_token_indices", e.Message);
+        Assert.Empty(tuner.Configs);
+        Assert.Empty(tuner.Tokens.Layouts);
 
         // A tensor the config does not account for (here PEFT's token rows) is refused too, never dropped.
         File.WriteAllText(Path.Combine(folder, "adapter_config.json"), Config("q_proj").ToJson());

@@ -118,7 +118,7 @@ public sealed class LoraConfigTests
           "layers_to_transform": [-1],
           "rank_pattern": {"q_proj": 0},
           "alpha_pattern": {"v_proj": "x"},
-          "modules_to_save": ["lm_head"],
+          "modules_to_save": ["lm_head", 7],
           "trainable_token_indices": [1, 1, -2],
           "use_dora": true,
           "fan_in_fan_out": true
@@ -130,13 +130,13 @@ public sealed class LoraConfigTests
         Assert.Equal(new[]
         {
             "r", "lora_alpha", "lora_dropout", "target_modules[1]", "use_rslora", "bias", "init_lora_weights", "layers_to_transform[0]",
-            "rank_pattern.q_proj", "alpha_pattern.v_proj", "modules_to_save", "trainable_token_indices[1]", "trainable_token_indices[2]",
+            "rank_pattern.q_proj", "alpha_pattern.v_proj", "modules_to_save[1]", "trainable_token_indices[1]", "trainable_token_indices[2]",
             "fan_in_fan_out", "use_dora",
         }, fields);
         Assert.All(findings, f => Assert.Equal("bad/adapter_config.json", f.Source));
         Assert.Contains("bad/adapter_config.json", e.Message);
         Assert.Contains("only \"none\" is supported", e.Message);
-        Assert.Contains("not supported yet", findings.Single(f => f.Field == "modules_to_save").Message);
+        Assert.Contains("must be a module name", findings.Single(f => f.Field == "modules_to_save[1]").Message);
     }
 
     [Theory]
