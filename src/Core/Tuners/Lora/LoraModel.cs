@@ -320,7 +320,11 @@ public sealed class LoraModel : IDisposable
                 _layers.Remove(path);
             }
         }
-        if (_tokens.Layouts.ContainsKey(name)) _tokens.DeleteAdapter(name);
+        if (_tokens.Layouts.ContainsKey(name))
+        {
+            _tokens.DeleteAdapter(name);
+            _tokens.DropUnused();
+        }
         // Tied copies first: they share the embedding copy's tensor.
         foreach (var module in _saved.Values.OrderBy(m => m.Copies.TryGetValue(name, out var c) && c.TiedTo is not null ? 0 : 1).ToList())
         {

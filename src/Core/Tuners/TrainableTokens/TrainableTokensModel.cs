@@ -118,6 +118,21 @@ public sealed class TrainableTokensModel : IDisposable
         _configs.Remove(name);
     }
 
+    /// <summary>Drops the layers no adapter uses any more and the wrappers nothing needs (LoRA deleting its last token rows):
+    /// the model's own embedding and head are back in place.</summary>
+    internal void DropUnused()
+    {
+        foreach (var (path, layer) in _layers.ToList())
+        {
+            if (layer.Adapters.Count > 0) continue;
+            layer.Dispose();
+            _layers.Remove(path);
+        }
+        if (!_layers.ContainsKey(BaseEmbedding.Path) && Model.InputEmbedding is TrainableTokensEmbedding embedding) Model.InputEmbedding = embedding.Base;
+        var headShowsRows = _layers.ContainsKey(BaseHead.Path) || (Model.Config.TieWordEmbeddings && _layers.ContainsKey(BaseEmbedding.Path) && _registry.Configs.Values.Any(l => l.HeadFollowsEmbedding));
+        if (!headShowsRows && Model.Head is TrainableTokensHead head) Model.Head = head.Base;
+    }
+
     /// <summary>The tensors an optimizer should update for <paramref name="name"/>: one [k, hidden] row block per layer.</summary>
     public IReadOnlyList<Parameter> TrainableParameters(string name) =>
         _layers.Values.Where(l => l.Adapters.ContainsKey(name)).Select(l => l.Adapters[name].Values).ToList();

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Tests.Models;
@@ -31,4 +32,39 @@ internal static class LoraTestModels
 
     public static CausalLanguageModel Build(string type, int seed = 0, ScalarType dtype = ScalarType.Float32) =>
         TinyModels.Build(new TinyModelSpec { ModelType = type, Seed = seed }, dtype);
+
+    /// <summary>A Llama whose LM head is (or is not) the embedding tensor itself.</summary>
+    public static CausalLanguageModel Llama(bool tied, int seed = 0) =>
+        TinyModels.Build(new TinyModelSpec { ModelType = "llama", Seed = seed, TieWordEmbeddings = tied });
+
+    /// <summary>LoRA on q_proj and v_proj with trainable token rows as a list (the input embedding).</summary>
+    public static LoraConfig WithTokens(params long[] ids) => Config("q_proj", "v_proj") with { TrainableTokenIndices = ids };
+
+    /// <summary>LoRA on q_proj and v_proj with trainable token rows as a map of module name to ids.</summary>
+    public static LoraConfig WithTokenMap(params (string Module, long[] Ids)[] map) =>
+        Config("q_proj", "v_proj") with
+        {
+            TrainableTokenIndicesByModule = map.Select(m => new KeyValuePair<string, IReadOnlyList<long>>(m.Module, m.Ids)).ToList(),
+        };
+
+    /// <summary>
+    /// The reference for a trained adapter, computed from raw tensors on a second copy of the base model: each targeted
+    /// weight W becomes W + scaling * B @ A, and each token layer's rows are overwritten with the adapter's values
+    /// (a tied head shares the embedding tensor, so it sees them too).
+    /// </summary>
+    public static void ApplyByHand(LoraModel tuner, CausalLanguageModel reference, string name = "default")
+    {
+        using var noGrad = no_grad();
+        foreach (var layer in tuner.Layers.Values.Where(l => l.Adapters.ContainsKey(name)))
+        {
+            var w = layer.Adapters[name];
+            reference.Weights[layer.Path + ".weight"].add_(w.B.detach().matmul(w.A.detach()).mul(w.Scaling));
+        }
+        foreach (var layer in tuner.Tokens.Layers.Values.Where(l => l.Adapters.ContainsKey(name)))
+        {
+            var rows = layer.Adapters[name];
+            var target = layer.Path == "lm_head" ? reference.Head.Weight : reference.InputEmbedding.Weight;
+            target.index_copy_(0, rows.Index, rows.Values.detach().to(target.dtype));
+        }
+    }
 }
