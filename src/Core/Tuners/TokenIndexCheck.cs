@@ -10,9 +10,12 @@ namespace TrainableTokens.Core.Tuners;
 /// </summary>
 public static class TokenIndexCheck
 {
+    /// <summary>Whether <paramref name="id"/> is not a row of a vocabulary of <paramref name="vocabSize"/>.</summary>
+    public static bool IsOutside(long id, long vocabSize) => id < 0 || id >= vocabSize;
+
     /// <summary>The distinct ids below 0 or at or past <paramref name="vocabSize"/>, in order of appearance.</summary>
     public static IReadOnlyList<long> Outside(IEnumerable<long> ids, long vocabSize) =>
-        ids.Where(i => i < 0 || i >= vocabSize).Distinct().ToList();
+        ids.Where(i => IsOutside(i, vocabSize)).Distinct().ToList();
 
     /// <summary>The ids listed more than once.</summary>
     public static IReadOnlyList<long> Repeated(IEnumerable<long> ids) =>
