@@ -27,6 +27,17 @@ public static class LoraAdapterFolder
     public static string KeyB(string modulePath) => KeyPrefix + modulePath + ".lora_B.weight";
     /// <summary>The key of a module's trainable token rows in the combined form.</summary>
     public static string KeyTokens(string modulePath) => KeyPrefix + modulePath + TokensSuffix;
+    /// <summary>The module path of a combined-form token key (with or without the adapter name after it), or null for other keys.</summary>
+    public static string? TokensModulePath(string key)
+    {
+        if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal)) return null;
+        var at = key.LastIndexOf(TokensSuffix, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var rest = key[(at + TokensSuffix.Length)..];
+        if (rest.Length > 0 && (rest[0] != '.' || rest.IndexOf('.', 1) >= 0)) return null;
+        return key[KeyPrefix.Length..at];
+    }
+
     /// <summary>The key of a modules_to_save copy's weight (<paramref name="part"/> "weight") or bias.</summary>
     public static string KeySaved(string modulePath, string part = "weight") => KeyPrefix + modulePath + "." + part;
 

@@ -263,5 +263,9 @@ public sealed class LoraTokenFolderTests : IDisposable
         Assert.Equal("base_model.model.lm_head.weight", LoraAdapterFolder.KeySaved("lm_head"));
         Assert.Equal("base_model.model.model.layers.0.mlp.up_proj.bias", LoraAdapterFolder.KeySaved("model.layers.0.mlp.up_proj", "bias"));
         Assert.Equal("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", LoraAdapterFolder.KeyA("model.layers.0.self_attn.q_proj"));
+        Assert.Equal("model.embed_tokens", LoraAdapterFolder.TokensModulePath(EmbeddingKey));
+        Assert.Equal("lm_head", LoraAdapterFolder.TokensModulePath(HeadKey + ".default"));
+        Assert.Null(LoraAdapterFolder.TokensModulePath(HeadKey + ".default.x"));
+        Assert.Null(LoraAdapterFolder.TokensModulePath("base_model.model.lm_head.weight"));
     }
 }
