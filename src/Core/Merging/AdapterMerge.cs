@@ -270,6 +270,23 @@ public static class AdapterMerge
         }
     }
 
+    /// <summary>What keeps the LoRA adapter in <paramref name="adapterFolder"/> from fitting the model (empty when it fits),
+    /// from the headers alone: the checks of a merge plan, without loading or writing anything.</summary>
+    internal static IReadOnlyList<string> LoraProblems(string adapterFolder, string modelFolder, ModelConfig model)
+    {
+        using var checkpoint = Checkpoint.OpenFolder(modelFolder);
+        var collect = new Collector(new AdapterMergeRequest(modelFolder, [adapterFolder], ""), model, checkpoint, loadRows: false);
+        try
+        {
+            LoraMergePlan.Add(collect, Path.GetFileName(Path.GetFullPath(adapterFolder).TrimEnd(Path.DirectorySeparatorChar)), adapterFolder);
+            return [];
+        }
+        catch (InvalidAdapterException e)
+        {
+            return [e.Message];
+        }
+    }
+
     private static void AddTrainableTokens(Collector collect, string name, string folder)
     {
         var model = collect.Model;

@@ -132,7 +132,7 @@ internal static class LoraMergePlan
     /// The LoRA config, with modules_to_save read here: the LoRA tuner cannot train or load saved modules yet and its
     /// reader refuses the field, but merging one is only copying a tensor, so the merge takes the list itself.
     /// </summary>
-    private static (LoraConfig Config, IReadOnlyList<string>? ModulesToSave, string Path) ReadConfig(string folder)
+    internal static (LoraConfig Config, IReadOnlyList<string>? ModulesToSave, string Path) ReadConfig(string folder)
     {
         var (json, path) = AdapterFolder.ReadConfigText(folder, LoraConfig.MaxFileBytes);
         IReadOnlyList<string>? modules = null;

@@ -54,6 +54,19 @@ public static class PeftAdapter
         return (method, baseModel);
     }
 
+    /// <summary>Whether adapter_config.json text says peft_type LORA; anything unreadable is left to the tuner's own reader to report.</summary>
+    internal static bool DeclaresLora(string json)
+    {
+        try
+        {
+            return JsonNode.Parse(json) is JsonObject root && root["peft_type"] is JsonValue v && v.GetValueKind() == JsonValueKind.String && (string)v! == LoraConfig.PeftType;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The error for a LoRA adapter given where only Trainable Tokens adapters work.</summary>
     public static InvalidAdapterException OnlyTrainableTokens(string folder, string what, string fix) =>
         new($"'{Path.Combine(folder, TrainableTokensAdapterConfig.FileName)}': peft_type is \"{LoraConfig.PeftType}\", but {what} takes only \"{TrainableTokensAdapterConfig.PeftType}\" adapters. {fix}",

@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Tuners.Lora;
+using TrainableTokens.Core.Tuners.TrainableTokens;
+
+namespace TrainableTokens.Core.Tuners;
+
+/// <summary>
+/// Adapter folders of any method loaded onto one model and active together, for scoring and generation: each folder
+/// goes to its tuner by peft_type (Trainable Tokens rows on the embedding modules, LoRA pairs on the projections).
+/// Disabling gives the base model's outputs exactly; disposing puts the base modules back.
+/// </summary>
+public sealed class AdapterStack : IDisposable
+{
+    private readonly TrainableTokensModel _tokens;
+    private readonly LoraModel _lora;
+    private readonly string[] _tokenNames;
+    private readonly string[] _loraNames;
+
+    private AdapterStack(TrainableTokensModel tokens, LoraModel lora, string[] tokenNames, string[] loraNames)
+    {
+        _tokens = tokens;
+        _lora = lora;
+        _tokenNames = tokenNames;
+        _loraNames = loraNames;
+    }
+
+    /// <summary>The names given to the loaded adapters (adapter0, adapter1, ... in folder order).</summary>
+    public IReadOnlyList<string> Names => _tokenNames.Concat(_loraNames).ToList();
+
+    /// <summary>Loads each of <paramref name="folders"/> as adapter0, adapter1, ... by its peft_type and activates them all.</summary>
+    public static AdapterStack Load(CausalLanguageModel model, IReadOnlyList<string> folders)
+    {
+        var tokens = new TrainableTokensModel(model);
+        var lora = new LoraModel(model);
+        try
+        {
+            var tokenNames = new List<string>();
+            var loraNames = new List<string>();
+            for (var i = 0; i < folders.Count; i++)
+            {
+                var name = $"adapter{i}";
+                if (PeftAdapter.MethodOf(folders[i]) == PeftMethod.Lora)
+                {
+                    LoraAdapterFolder.Load(lora, folders[i], name);
+                    loraNames.Add(name);
+                }
+                else
+                {
+                    AdapterFolder.Load(tokens, folders[i], name);
+                    tokenNames.Add(name);
+                }
+            }
+            var stack = new AdapterStack(tokens, lora, tokenNames.ToArray(), loraNames.ToArray());
+            stack.Enable();
+            return stack;
+        }
+        catch
+        {
+            lora.Dispose();
+            tokens.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The base model's behaviour, exactly.</summary>
+    public void Disable()
+    {
+        _tokens.DisableAdapters();
+        _lora.DisableAdapters();
+    }
+
+    /// <summary>Every loaded adapter active again.</summary>
+    public void Enable()
+    {
+        if (_tokenNames.Length > 0) _tokens.SetActiveAdapters(_tokenNames);
+        if (_loraNames.Length > 0) _lora.SetActiveAdapters(_loraNames);
+    }
+
+    public void Dispose()
+    {
+        _lora.Dispose();
+        _tokens.Dispose();
+    }
+}
