@@ -46,7 +46,7 @@ public sealed class MergeTokenAdapter : PSCmdlet
             if (!MyInvocation.BoundParameters.ContainsKey(nameof(Model))) WriteVerbose($"Merging into {model}, the adapters' base_model_name_or_path.");
             // Plan first: every check runs (and every error shows) even under -WhatIf, and nothing is written on failure.
             var plan = Plan(model, output);
-            if (!ShouldProcess(output, $"Write {model} with the rows of {string.Join(", ", _adapters)} merged in ({plan})")) return;
+            if (!ShouldProcess(output, $"Write {model} with {string.Join(", ", _adapters)} merged in ({plan})")) return;
             WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", $"Copying {model} and writing merged weights") { PercentComplete = -1 });
             WriteObject(Run(model, output));
             WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", "Done") { RecordType = ProgressRecordType.Completed });
