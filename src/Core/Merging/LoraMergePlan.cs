@@ -100,11 +100,14 @@ internal static class LoraMergePlan
             var module = tensorPath.Contains('.') ? tensorPath[..tensorPath.LastIndexOf('.')] : tensorPath;
             var listed = modulesToSave?.Any(m => module == m || module.EndsWith("." + m, StringComparison.Ordinal)) == true;
             var embeddingLayer = module == collect.Embedding || module == collect.Head;
-            if (stored is null || !(listed || embeddingLayer)) continue; // reported below as not accounted for
+            if (!(listed || embeddingLayer)) continue; // reported below as not accounted for
             if (module == collect.Head && model.TieWordEmbeddings)
                 throw new InvalidAdapterException(
                     $"'{weights.Path}' saves {collect.Head} whole ('{t.Name}'), but this model ties its LM head to the embedding, so merging it would change the embedding too. " +
                     "Save the embedding instead (modules_to_save: [embed_tokens]), or untie the model.", weights.Path);
+            if (stored is null)
+                throw new InvalidAdapterException(
+                    $"'{weights.Path}' saves '{t.Name}' (modules_to_save), but the model '{collect.Request.ModelFolder}' has no tensor '{tensorPath}': the adapter was trained for another architecture.", weights.Path);
             var target = collect.Checkpoint.Info(stored);
             AdapterFolder.CheckFloat(weights, t);
             if (!t.Shape.SequenceEqual(target.Shape))

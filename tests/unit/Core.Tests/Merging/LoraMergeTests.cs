@@ -388,4 +388,14 @@ public sealed class LoraMergeTests : IDisposable
         Assert.Equal(3, result.Tensors.Count);
         Assert.All(result.Tensors, t => Assert.Equal(new[] { "lora" }, t.Adapters));
     }
+    [Fact]
+    public void A_saved_head_on_a_tied_model_is_refused_because_it_would_change_the_embedding()
+    {
+        var model = Model("tied", new TinyModelSpec { ModelType = "llama", TieWordEmbeddings = true });
+        var config = ModelConfigReader.ReadFolder(model);
+        using var scope = NewDisposeScope();
+        var adapter = Adapter("head", config, Projections, """, "modules_to_save": ["lm_head"]""", [new("base_model.model.lm_head.weight", randn(128, 64))]);
+        var e = Assert.Throws<InvalidAdapterException>(() => AdapterMerge.Plan(new AdapterMergeRequest(model, [adapter], Path.Combine(_dir, "out"))));
+        Assert.Contains("ties its LM head", e.Message);
+    }
 }
