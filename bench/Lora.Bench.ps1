@@ -12,7 +12,8 @@
     through it and this script needs no change.
     Reproduce: dotnet pwsh -NoProfile -File ./bench/Lora.Bench.ps1   (or build.ps1 -Task Bench, which runs every bench)
 #>
-param([int] $Steps = 3, [int] $Seq = 64, [int] $Hidden = 256, [int] $Layers = 2, [int] $Rank = 8, [string[]] $Dtype = @('float32'), [int[]] $TokenCount = @(2, 64))
+# -ModuleManifest is what build.ps1 -Task Bench passes every bench; this one drives Core directly and does not use it.
+param([string] $ModuleManifest, [int] $Steps = 3, [int] $Seq = 64, [int] $Hidden = 256, [int] $Layers = 2, [int] $Rank = 8, [string[]] $Dtype = @('float32'), [int[]] $TokenCount = @(2, 64))
 $ErrorActionPreference = 'Stop'
 & dotnet build (Join-Path $PSScriptRoot 'Lora/Lora.csproj') -c Release -v quiet -nologo | Out-Host
 if ($LASTEXITCODE) { throw 'Building bench/Lora failed.' }
