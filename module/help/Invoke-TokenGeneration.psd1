@@ -12,7 +12,7 @@
         Prompt       = 'The prompt text. It is encoded as transformers'' tokenizer(text) does, with the tokenizer''s special tokens (a bos token where the model adds one). Text can also come from the pipeline.'
         InputId      = 'The prompt as token ids, each below the model''s vocab_size (ConvertTo-TokenId gives them). Works without a tokenizer; the result''s Text is then empty unless the folder has one.'
         Messages     = 'A conversation: hashtables or objects with role (system, user or assistant) and content, such as @{ role = ''user''; content = ''Hi'' }. Rendered with the tokenizer''s chat template plus the assistant turn''s opening (add_generation_prompt), then encoded without adding special tokens again.'
-        Adapter      = 'One or more Trainable Tokens adapter folders (adapter_config.json + adapter_model.safetensors, as PEFT or Start-TokenTraining writes them), all applied at once. Their token ids must not overlap, and each must fit the model (hidden size, vocabulary).'
+        Adapter      = 'One or more adapter folders (adapter_config.json + adapter_model.safetensors, as PEFT or Start-TokenTraining writes them; Trainable Tokens or LoRA, by their peft_type), all applied at once. Their token ids must not overlap, and each must fit the model (hidden size, vocabulary).'
         MaxNewTokens = 'The most tokens to generate (default 64, at least 1). The prompt plus this must fit the model''s positions.'
         Temperature  = '0 (the default) decodes greedily; above 0 samples, lower values sharpening the distribution. Must be finite and not below 0.'
         TopK         = 'Sample only among the k most likely tokens; 0 (the default) means no limit. Not below 0.'

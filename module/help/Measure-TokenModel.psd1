@@ -13,7 +13,7 @@
         After        = 'The prompt after which the probability of each -Token is measured.'
         Token        = 'One or more tokens, each exactly one token of the model''s tokenizer (such as ''<think>'' or ''<|reserved_special_token_0|>''), to score right after -After.'
         Top          = 'How many of the most likely next tokens to list in Top (1 to 100; default 5).'
-        Adapter      = 'One or more adapter folders (PEFT format) active while scoring. Accepts pipeline input: paths, Get-TokenAdapter results (Path) and Start-TokenTraining results (AdapterFolder).'
+        Adapter      = 'One or more adapter folders (PEFT format: Trainable Tokens or LoRA, by their peft_type) active while scoring. Accepts pipeline input: paths, Get-TokenAdapter results (Path) and Start-TokenTraining results (AdapterFolder).'
         Compare      = 'Score the dataset without and with the adapters and return one comparison object (Base, Adapted, BaseLoss, AdaptedLoss, LossChange, PerplexityRatio, Improved). Needs -Adapter.'
         Device       = 'cpu (default), cuda or cuda:N.'
         Dtype        = 'The dtype the model is loaded in: float32 (default), bfloat16 or float16. The loss is computed in float32 either way, as in training.'

@@ -6,7 +6,7 @@ using TrainableTokens.Core.Merging;
 
 namespace TrainableTokens.Cmdlets;
 
-/// <summary>Merges Trainable Tokens adapters into a copy of a Hugging Face model folder, without loading the model.</summary>
+/// <summary>Merges adapters (Trainable Tokens, or LoRA by their peft_type) into a copy of a Hugging Face model folder, without loading the model.</summary>
 [Cmdlet(VerbsData.Merge, "TokenAdapter", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType("TrainableTokens.Core.Merging.AdapterMergeResult")]
 public sealed class MergeTokenAdapter : PSCmdlet
@@ -46,8 +46,8 @@ public sealed class MergeTokenAdapter : PSCmdlet
             if (!MyInvocation.BoundParameters.ContainsKey(nameof(Model))) WriteVerbose($"Merging into {model}, the adapters' base_model_name_or_path.");
             // Plan first: every check runs (and every error shows) even under -WhatIf, and nothing is written on failure.
             var plan = Plan(model, output);
-            if (!ShouldProcess(output, $"Write {model} with the rows of {string.Join(", ", _adapters)} merged in ({plan})")) return;
-            WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", $"Copying {model} and writing merged rows") { PercentComplete = -1 });
+            if (!ShouldProcess(output, $"Write {model} with {string.Join(", ", _adapters)} merged in ({plan})")) return;
+            WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", $"Copying {model} and writing merged weights") { PercentComplete = -1 });
             WriteObject(Run(model, output));
             WriteProgress(new ProgressRecord(1, "Merge-TokenAdapter", "Done") { RecordType = ProgressRecordType.Completed });
         }
@@ -67,7 +67,11 @@ public sealed class MergeTokenAdapter : PSCmdlet
         var plan = AdapterMerge.Plan(new AdapterMergeRequest(model, _adapters, output) { SafeMerge = SafeMerge, Overwrite = Force });
         foreach (var change in plan.Changes)
             WriteVerbose($"{change.Adapter}: {change.TokenIndices.Count} rows of '{change.Tensor}' ({change.Dtype}) in {change.File}");
-        return string.Join("; ", plan.Changes.Select(c => $"{c.TokenIndices.Count} rows of {c.Tensor}"));
+        foreach (var tensor in plan.Tensors)
+            WriteVerbose($"{string.Join(", ", tensor.Adapters)}: '{tensor.Tensor}' ({tensor.Dtype}) in {tensor.File} {tensor.Change}");
+        var parts = plan.Changes.Select(c => $"{c.TokenIndices.Count} rows of {c.Tensor}").ToList();
+        if (plan.Tensors.Count > 0) parts.Add($"{plan.Tensors.Count} whole tensor(s): {string.Join(", ", plan.Tensors.Take(3).Select(t => t.Tensor))}{(plan.Tensors.Count > 3 ? ", ..." : "")}");
+        return string.Join("; ", parts);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

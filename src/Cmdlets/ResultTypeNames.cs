@@ -29,6 +29,7 @@ internal static class ResultTypeNames
         typeof(TrainableTokens.Core.Tuners.TrainableTokens.AdapterHeadRows),
         typeof(TrainableTokens.Core.Merging.AdapterMergeResult),
         typeof(TrainableTokens.Core.Merging.MergedRows),
+        typeof(TrainableTokens.Core.Merging.MergedTensor),
         typeof(TrainableTokens.Core.Training.TrainingResult),
         typeof(TrainableTokens.Core.Training.TrainingLogEntry),
     };

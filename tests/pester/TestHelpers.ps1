@@ -49,3 +49,56 @@ function New-QuickstartRunFile {
     Set-Content -Path $Path -Value ($text + $Append)
     $Path
 }
+
+# Writes a safetensors file of F32 tensors with plain .NET: -Tensors maps each name to @{ Shape = @(..); Values = [float[]] }.
+function Write-TestSafetensors {
+    param([string] $Path, [System.Collections.Specialized.OrderedDictionary] $Tensors)
+    $entries = @('"__metadata__":{"format":"pt"}')
+    $offset = 0
+    foreach ($name in $Tensors.Keys) {
+        $bytes = $Tensors[$name].Values.Count * 4
+        $entries += '"' + $name + '":{"dtype":"F32","shape":[' + ($Tensors[$name].Shape -join ',') + '],"data_offsets":[' + $offset + ',' + ($offset + $bytes) + ']}'
+        $offset += $bytes
+    }
+    $header = '{' + ($entries -join ',') + '}'
+    while (($header.Length % 8) -ne 0) { $header += ' ' }
+    $stream = [System.IO.File]::Create($Path)
+    try {
+        $stream.Write([BitConverter]::GetBytes([uint64]$header.Length), 0, 8)
+        $h = [System.Text.Encoding]::UTF8.GetBytes($header)
+        $stream.Write($h, 0, $h.Length)
+        foreach ($name in $Tensors.Keys) {
+            $values = [float[]]$Tensors[$name].Values
+            $data = [byte[]]::new($values.Count * 4)
+            [Buffer]::BlockCopy($values, 0, $data, 0, $data.Length)
+            $stream.Write($data, 0, $data.Length)
+        }
+    }
+    finally { $stream.Dispose() }
+}
+
+# Writes a PEFT-format LoRA adapter with plain .NET (no module code): for each module path in -Pair (path -> @(out, in)),
+# lora_A [r, in] and lora_B [out, r] with small non-zero values (-Scale multiplies B); -TokenIndex adds
+# trainable_token_indices (list form) with rows 0.5 + 0.001 * i under token_adapter.
+function New-TestLoraAdapter {
+    param([string] $Path, [System.Collections.Specialized.OrderedDictionary] $Pair, [int] $Rank = 2, [int] $Alpha = 4,
+        [string[]] $TargetModules = @('q_proj', 'v_proj'), [long[]] $TokenIndex = @(), [int] $Hidden = 32, [string] $BaseModel, [float] $Scale = 1)
+    New-Item -ItemType Directory -Force -Path $Path | Out-Null
+    $config = [ordered]@{ peft_type = 'LORA'; task_type = 'CAUSAL_LM'; r = $Rank; lora_alpha = $Alpha; target_modules = $TargetModules; lora_dropout = 0.0; bias = 'none' }
+    if ($TokenIndex.Count -gt 0) { $config.trainable_token_indices = $TokenIndex }
+    if ($BaseModel) { $config.base_model_name_or_path = $BaseModel }
+    $config | ConvertTo-Json | Set-Content (Join-Path $Path 'adapter_config.json')
+    $tensors = [ordered]@{}
+    $k = 0
+    foreach ($module in $Pair.Keys) {
+        $out, $in = $Pair[$module]
+        $k++
+        $tensors["base_model.model.$module.lora_A.weight"] = @{ Shape = @($Rank, $in); Values = [float[]](0..($Rank * $in - 1) | ForEach-Object { 0.05 * ((($_ + $k) % 7) - 3) }) }
+        $tensors["base_model.model.$module.lora_B.weight"] = @{ Shape = @($out, $Rank); Values = [float[]](0..($out * $Rank - 1) | ForEach-Object { $Scale * 0.03 * ((($_ + $k) % 5) - 2) }) }
+    }
+    if ($TokenIndex.Count -gt 0) {
+        $tensors['base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta'] = @{ Shape = @($TokenIndex.Count, $Hidden); Values = [float[]](0..($TokenIndex.Count * $Hidden - 1) | ForEach-Object { 0.5 + 0.001 * $_ }) }
+    }
+    Write-TestSafetensors (Join-Path $Path 'adapter_model.safetensors') $tensors
+    Get-Item $Path
+}

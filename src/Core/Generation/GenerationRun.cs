@@ -6,6 +6,7 @@ using System.Threading;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Tokenization;
 using TrainableTokens.Core.Training.Data;
+using TrainableTokens.Core.Tuners;
 using TrainableTokens.Core.Tuners.TrainableTokens;
 
 namespace TrainableTokens.Core.Generation;
@@ -35,10 +36,10 @@ public static class GenerationRun
     /// <summary>A model with its adapters applied, loaded once and used for several prompts (a pipeline of them).</summary>
     public sealed class LoadedModel : IDisposable
     {
-        internal LoadedModel(CausalLanguageModel model, TrainableTokensModel tuner, string key) => (Model, Tuner, Key) = (model, tuner, key);
+        internal LoadedModel(CausalLanguageModel model, AdapterStack tuner, string key) => (Model, Tuner, Key) = (model, tuner, key);
 
         internal CausalLanguageModel Model { get; }
-        internal TrainableTokensModel Tuner { get; }
+        internal AdapterStack Tuner { get; }
         /// <summary>What was loaded (folder, adapters, dtype, device): a request for anything else loads again.</summary>
         internal string Key { get; }
 
@@ -84,11 +85,10 @@ public static class GenerationRun
     private static LoadedModel Load(GenerationRequest request, string key)
     {
         var model = ModelLoader.Load(request.ModelFolder, ModelDtype.Parse(request.Dtype), new TorchSharp.torch.Device(request.Device));
-        TrainableTokensModel? tuner = null;
+        AdapterStack? tuner = null;
         try
         {
-            tuner = new TrainableTokensModel(model);
-            AdapterFolder.LoadAll(tuner, request.AdapterFolders);
+            tuner = AdapterStack.Load(model, request.AdapterFolders);
             return new LoadedModel(model, tuner, key);
         }
         catch

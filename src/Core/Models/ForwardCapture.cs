@@ -43,9 +43,8 @@ public static class ForwardCapture
             if (id < 0 || id >= vocab) throw new TokenIdOutOfRangeException(id, vocab);
         var watch = Stopwatch.StartNew();
         using var model = ModelLoader.Load(request.ModelFolder, ModelDtype.Parse(request.Dtype), new Device(request.Device));
-        using var tuner = new Tuners.TrainableTokens.TrainableTokensModel(model);
-        if (request.AdapterFolder is not null)
-            Tuners.TrainableTokens.AdapterFolder.Load(tuner, request.AdapterFolder, "default");
+        // Either tuner's adapter, by its peft_type (the loader scoring and generation use).
+        using var adapters = Tuners.AdapterStack.Load(model, request.AdapterFolder is null ? [] : [request.AdapterFolder]);
         double load = watch.Elapsed.TotalSeconds;
         watch.Restart();
         using var scope = NewDisposeScope();

@@ -46,10 +46,16 @@ public static class AdapterAcceptance
             return check;
         }
 
-        var layout = LayoutProblems(adapter, out var config);
+        // A LoRA adapter has its own layout, values and merge rule; the checks and their order are the same.
+        var lora = IsLora(adapter);
+        TrainableTokensAdapterConfig? config = null;
+        LoraAcceptance.Layout? loraLayout = null;
+        var layout = lora ? LoraAcceptance.LayoutProblems(adapter, out loraLayout) : LayoutProblems(adapter, out config);
         Add(PeftLayout, layout.Count == 0 ? AdapterCheckOutcome.Passed : AdapterCheckOutcome.Failed,
-            layout.Count == 0 ? $"adapter_config.json (TRAINABLE_TOKENS, {config!.TokenIndices.Count} token ids) and adapter_model.safetensors with PEFT's keys" : Join(layout));
-        if (config is null)
+            layout.Count > 0 ? Join(layout)
+            : lora ? $"adapter_config.json (LORA, {loraLayout!}) and adapter_model.safetensors with PEFT's keys"
+            : $"adapter_config.json (TRAINABLE_TOKENS, {config!.TokenIndices.Count} token ids) and adapter_model.safetensors with PEFT's keys");
+        if (config is null && loraLayout is null)
         {
             foreach (var name in new[] { RowsFinite, MatchesModel, OnlyListedRowsChange })
                 Add(name, AdapterCheckOutcome.Skipped, "not checked: the adapter's files cannot be read (see PeftLayout)");
@@ -57,11 +63,12 @@ public static class AdapterAcceptance
             return checks;
         }
 
-        var nonFinite = NonFiniteRows(adapter);
+        var nonFinite = lora ? LoraAcceptance.NonFinite(adapter) : NonFiniteRows(adapter);
         Add(RowsFinite, nonFinite.Count == 0 ? AdapterCheckOutcome.Passed : AdapterCheckOutcome.Failed,
-            nonFinite.Count == 0 ? "every value of every row is finite" : $"NaN or infinite values in {Join(nonFinite)}; retrain the adapter");
+            nonFinite.Count == 0 ? (lora ? "every value of every LoRA pair, token row and saved module is finite" : "every value of every row is finite")
+            : $"NaN or infinite values in {Join(nonFinite)}; retrain the adapter");
 
-        var fit = AdapterCompatibility.Problems(adapter, model);
+        var fit = AdapterCompatibility.Problems(adapter, modelFolder, model);
         Add(MatchesModel, fit.Count == 0 ? AdapterCheckOutcome.Passed : AdapterCheckOutcome.Failed,
             fit.Count == 0 ? $"token ids below the vocabulary of {model.VocabSize}, rows of hidden size {model.HiddenSize}, targets on this {model.ModelType} model" : Join(fit));
         if (fit.Count > 0 || layout.Count > 0)
@@ -73,7 +80,7 @@ public static class AdapterAcceptance
 
         // A device that cannot run the eval is refused before the merge check copies the whole model.
         if (request.Dataset is not null) DeviceCheck.EnsureUsable(request.Device, request.Dtype);
-        checks.Add(MergeCheck(adapter, modelFolder, config.TokenIndices) with { Adapter = adapter, Model = modelFolder });
+        checks.Add((lora ? LoraAcceptance.MergeCheck(adapter, modelFolder) : MergeCheck(adapter, modelFolder, config!.TokenIndices)) with { Adapter = adapter, Model = modelFolder });
 
         if (request.Dataset is { } dataset)
         {
@@ -107,6 +114,18 @@ public static class AdapterAcceptance
         ModelConfigReader.ReadFolder(merged);
         var diff = ModelFolderDiff.Compare(modelFolder, merged);
         return [Judge(diff, request.TokenIndices) with { Adapter = merged, Model = modelFolder }];
+    }
+
+    private static bool IsLora(string adapter)
+    {
+        try
+        {
+            return Tuners.PeftAdapter.MethodOf(adapter) == Tuners.PeftMethod.Lora;
+        }
+        catch (TrainableTokensException)
+        {
+            return false; // the Trainable Tokens layout check reports what is wrong with the folder
+        }
     }
 
     private static AdapterCheck MergeCheck(string adapter, string modelFolder, IReadOnlyList<long> listed)

@@ -8,6 +8,7 @@ using TrainableTokens.Core.Preflight;
 using TrainableTokens.Core.Tokenization;
 using TrainableTokens.Core.Training;
 using TrainableTokens.Core.Training.Data;
+using TrainableTokens.Core.Tuners;
 using TrainableTokens.Core.Tuners.TrainableTokens;
 using static TorchSharp.torch;
 
@@ -22,11 +23,11 @@ namespace TrainableTokens.Core.Scoring;
 public sealed class ModelScorer : IDisposable
 {
     private readonly CausalLanguageModel _model;
-    private readonly TrainableTokensModel _tuner;
+    private readonly AdapterStack _tuner;
     private readonly ModelTokenizer _tokenizer;
     private readonly string[] _names;
 
-    private ModelScorer(string folder, ModelConfig config, IReadOnlyList<string> adapters, CausalLanguageModel model, TrainableTokensModel tuner, ModelTokenizer tokenizer, string[] names)
+    private ModelScorer(string folder, ModelConfig config, IReadOnlyList<string> adapters, CausalLanguageModel model, AdapterStack tuner, ModelTokenizer tokenizer, string[] names)
     {
         ModelFolder = folder;
         Config = config;
@@ -55,12 +56,12 @@ public sealed class ModelScorer : IDisposable
         var device = new Device(request.Device);
         var tokenizer = ModelTokenizer.Load(folder);
         CausalLanguageModel? model = null;
-        TrainableTokensModel? tuner = null;
+        AdapterStack? tuner = null;
         try
         {
             model = ModelLoader.Load(folder, dtype, device);
-            tuner = new TrainableTokensModel(model);
-            var names = AdapterFolder.LoadAll(tuner, adapters);
+            tuner = AdapterStack.Load(model, adapters);
+            var names = tuner.Names.ToArray();
             return new ModelScorer(folder, config, adapters, model, tuner, tokenizer, names);
         }
         catch
@@ -175,14 +176,14 @@ public sealed class ModelScorer : IDisposable
     private T Use<T>(bool withAdapters, Func<T> score)
     {
         if (withAdapters || _names.Length == 0) return score();
-        _tuner.DisableAdapters();
+        _tuner.Disable();
         try
         {
             return score();
         }
         finally
         {
-            _tuner.SetActiveAdapters(_names);
+            _tuner.Enable();
         }
     }
 

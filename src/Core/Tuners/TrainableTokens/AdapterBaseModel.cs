@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using TrainableTokens.Core.Tuners;
 
 namespace TrainableTokens.Core.Tuners.TrainableTokens;
 
@@ -22,7 +23,7 @@ public static class AdapterBaseModel
         foreach (var adapter in adapterFolders)
         {
             var configFile = Path.Combine(adapter, TrainableTokensAdapterConfig.FileName);
-            var name = AdapterFolder.ReadConfig(adapter).BaseModelNameOrPath;
+            var name = PeftAdapter.BaseModelOf(adapter); // either tuner's adapter_config.json
             if (string.IsNullOrWhiteSpace(name))
                 throw new BaseModelNotFoundException(
                     $"'{configFile}' has no base_model_name_or_path, so the model to use is unknown: give the model folder with -Model.", configFile);

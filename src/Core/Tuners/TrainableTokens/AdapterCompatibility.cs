@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Tuners;
 
 namespace TrainableTokens.Core.Tuners.TrainableTokens;
 
@@ -12,9 +13,11 @@ namespace TrainableTokens.Core.Tuners.TrainableTokens;
 /// </summary>
 public static class AdapterCompatibility
 {
-    /// <summary>What does not fit, one sentence each (empty when the adapter fits).</summary>
-    public static IReadOnlyList<string> Problems(string adapterFolder, ModelConfig model)
+    /// <summary>What does not fit, one sentence each (empty when the adapter fits). A LoRA adapter is checked tensor by
+    /// tensor against the checkpoint's headers in <paramref name="modelFolder"/>, by the rules its merge uses.</summary>
+    public static IReadOnlyList<string> Problems(string adapterFolder, string modelFolder, ModelConfig model)
     {
+        if (PeftAdapter.MethodOf(adapterFolder) == PeftMethod.Lora) return Merging.AdapterMerge.LoraProblems(adapterFolder, modelFolder, model);
         var config = AdapterFolder.ReadConfig(adapterFolder);
         using var weights = AdapterFolder.OpenWeights(adapterFolder);
         var problems = new List<string>();
@@ -46,7 +49,7 @@ public static class AdapterCompatibility
     /// <summary>Throws <see cref="InvalidAdapterException"/> naming the adapter, the model and the problems, when there are any.</summary>
     public static void Ensure(string adapterFolder, string modelFolder, ModelConfig model)
     {
-        var problems = Problems(adapterFolder, model);
+        var problems = Problems(adapterFolder, modelFolder, model);
         if (problems.Count == 0) return;
         throw new InvalidAdapterException(
             $"The adapter '{adapterFolder}' does not fit the model '{modelFolder}': {string.Join("; ", problems.Take(3))}" +
@@ -55,7 +58,15 @@ public static class AdapterCompatibility
 
     private static string Few<T>(IReadOnlyList<T> items) => TokenIndexCheck.Few(items);
 
+    /// <summary>The token ids an adapter trains: token_indices, or a LoRA adapter's trainable_token_indices (every module's).</summary>
+    private static IReadOnlyList<long> TokenIdsOf(string adapter)
+    {
+        if (PeftAdapter.MethodOf(adapter) != PeftMethod.Lora) return AdapterFolder.ReadConfig(adapter).TokenIndices;
+        var lora = Lora.LoraAdapterFolder.ReadConfig(adapter);
+        return lora.TrainableTokenIndices ?? lora.TrainableTokenIndicesByModule?.SelectMany(kv => kv.Value).Distinct().ToList() ?? (IReadOnlyList<long>)[];
+    }
+
     /// <summary>Adapters active together must train different tokens: checked from their configs, before anything loads.</summary>
     public static void EnsureDisjoint(IReadOnlyList<string> adapterFolders) =>
-        TokenIndexCheck.EnsureDisjoint(adapterFolders.Select(a => (a, (IEnumerable<long>)AdapterFolder.ReadConfig(a).TokenIndices)));
+        TokenIndexCheck.EnsureDisjoint(adapterFolders.Select(a => (a, (IEnumerable<long>)TokenIdsOf(a))));
 }

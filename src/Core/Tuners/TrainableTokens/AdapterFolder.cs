@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using TrainableTokens.Core.IO;
 using TrainableTokens.Core.Models;
+using TrainableTokens.Core.Tuners;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Tuners.TrainableTokens;
@@ -50,7 +51,11 @@ public static class AdapterFolder
     /// <summary>Reads a folder's adapter_config.json; pickle-only folders and missing files get errors that say what to do.</summary>
     public static TrainableTokensAdapterConfig ReadConfig(string folder)
     {
+        // A LoRA adapter where only Trainable Tokens ones work gets an error naming peft_type, not a list of missing fields.
         var (json, configPath) = ReadConfigText(folder, TrainableTokensAdapterConfig.MaxFileBytes);
+        if (PeftAdapter.DeclaresLora(json))
+            throw PeftAdapter.OnlyTrainableTokens(folder, "this command",
+                "Give a Trainable Tokens adapter (token_indices); Merge-TokenAdapter, Invoke-TokenModel, Measure-TokenModel, Invoke-TokenGeneration and Test-TokenAdapter also take LoRA adapters.");
         return TrainableTokensAdapterConfig.FromJson(json, configPath);
     }
 
