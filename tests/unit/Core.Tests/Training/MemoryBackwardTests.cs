@@ -202,4 +202,74 @@ public sealed class MemoryBackwardTests : IDisposable
             }
         }
     }
+    /// <summary>Counts what the head is asked for: the most positions in one call.</summary>
+    private sealed class RecordingHead : ILanguageModelHead
+    {
+        private readonly ILanguageModelHead _inner;
+        public RecordingHead(ILanguageModelHead inner) => _inner = inner;
+        public long MostPositions { get; private set; }
+        public string Path => _inner.Path;
+        public Tensor Weight => _inner.Weight;
+        public Tensor? Bias => _inner.Bias;
+
+        public Tensor Project(Tensor hidden)
+        {
+            MostPositions = Math.Max(MostPositions, hidden.numel() / hidden.shape[^1]);
+            return _inner.Project(hidden);
+        }
+    }
+
+    [Fact]
+    public void Training_and_evaluation_ask_the_head_for_one_chunk_of_positions_at_a_time()
+    {
+        using var scope = NewDisposeScope();
+        using var setup = Build("llama", true, "embed", ScalarType.Float32);
+        var head = new RecordingHead(setup.Model.Head);
+        setup.Model.Head = head;
+        ChunkedCrossEntropy.PositionsPerChunkOverride = 4;
+        using var batch = MakeBatch();
+        foreach (var checkpointing in new[] { false, true })
+            using (BatchBackward.Run(setup.Model, batch, 16, checkpointing)) { }
+        using (no_grad()) using (EvaluationLoss.Summed(setup.Model, batch)) { }
+        Assert.Equal(4, head.MostPositions);
+        // The default chunk keeps a chunk's float32 logits at 64 MiB whatever the vocabulary.
+        ChunkedCrossEntropy.PositionsPerChunkOverride = null;
+        Assert.Equal(130, ChunkedCrossEntropy.PositionsPerChunk(128256));
+        Assert.Equal(524, ChunkedCrossEntropy.PositionsPerChunk(32000));
+    }
+
+    /// <summary>Counts forwards of one projection.</summary>
+    private sealed class CountingLinear : ILinearLayer
+    {
+        public CountingLinear(ILinearLayer inner) => Base = inner;
+        public ILinearLayer Base { get; }
+        public int Calls { get; private set; }
+        public string Path => Base.Path;
+        public Tensor Weight => Base.Weight;
+        public Tensor? Bias => Base.Bias;
+        public bool FanInFanOut => Base.FanInFanOut;
+
+        public Tensor Forward(Tensor x)
+        {
+            Calls++;
+            return Base.Forward(x);
+        }
+    }
+
+    [Theory]
+    [InlineData("embed", false, 1)]
+    [InlineData("embed", true, 2)]
+    // Only the untied head trains: nothing below the final norm needs a gradient, so no layer is recomputed.
+    [InlineData("head", true, 1)]
+    public void Gradient_checkpointing_recomputes_each_layer_once_in_the_backward_and_only_when_needed(string targets, bool checkpointing, int calls)
+    {
+        using var scope = NewDisposeScope();
+        using var setup = Build("llama", targets == "head" ? false : true, targets, ScalarType.Float32);
+        var counters = Enumerable.Range(0, 3).Select(l => new CountingLinear(setup.Model.LinearLayers[$"model.layers.{l}.self_attn.q_proj"])).ToList();
+        foreach (var c in counters) setup.Model.LinearLayers[c.Path] = c;
+        using var batch = MakeBatch();
+        using (BatchBackward.Run(setup.Model, batch, 16, checkpointing)) { }
+        Assert.All(counters, c => Assert.Equal(calls, c.Calls));
+        Assert.All(setup.Parameters, p => Assert.NotNull(p.grad));
+    }
 }
