@@ -10,8 +10,9 @@ namespace TrainableTokens.Core.Training;
 /// loss goes in chunks (<see cref="ChunkedCrossEntropy"/>); the backward continues from the final hidden states.
 /// With gradient checkpointing (Hugging Face's gradient_checkpointing) only each decoder layer's input is kept in the
 /// forward; the backward recomputes one layer at a time, with gradients, and runs its backward at once, so one layer's
-/// activations are alive at a time instead of all of them. The recomputation is the same arithmetic (the engine has no
-/// dropout and no randomness in a forward), so the gradients are the same as without it.
+/// activations are alive at a time instead of all of them. The recomputation is the same arithmetic, and draws the
+/// same random numbers (a LoRA dropout mask): torch's CPU generator is set back to its state before the layer's first
+/// run, then restored, as torch.utils.checkpoint preserves it; so the gradients are the same as without it.
 /// </summary>
 internal static class BatchBackward
 {
@@ -46,10 +47,12 @@ internal static class BatchBackward
         // once with gradients on a detached input: only its own parameters can then give the output a graph, which is
         // dropped at once (one layer's activations, as the recomputation costs anyway).
         var trainable = new bool[count];
+        var generatorStates = new Tensor[count];
         inputs[0] = embedded.detach();
         for (int l = 0; l < count; l++)
         {
             using var layerScope = NewDisposeScope();
+            generatorStates[l] = random.get_rng_state().MoveToOuterDisposeScope();
             var output = pass.Layer(l, inputs[l]);
             trainable[l] = output.requires_grad;
             inputs[l + 1] = output.detach().MoveToOuterDisposeScope();
@@ -71,7 +74,10 @@ internal static class BatchBackward
         {
             using var layerScope = NewDisposeScope();
             var input = below[l] ? inputs[l].requires_grad_(true) : inputs[l];
+            var now = random.get_rng_state();
+            random.set_rng_state(generatorStates[l]);
             var output = pass.Layer(l, input);
+            random.set_rng_state(now);
             output.backward(new[] { gradient });
             var next = below[l] ? input.grad!.MoveToOuterDisposeScope() : null;
             gradient.Dispose();
