@@ -12,7 +12,9 @@ namespace TrainableTokens.Core.Training;
 /// forward; the backward recomputes one layer at a time, with gradients, and runs its backward at once, so one layer's
 /// activations are alive at a time instead of all of them. The recomputation is the same arithmetic, and draws the
 /// same random numbers (a LoRA dropout mask): torch's CPU generator is set back to its state before the layer's first
-/// run, then restored, as torch.utils.checkpoint preserves it; so the gradients are the same as without it.
+/// run, then restored, as torch.utils.checkpoint preserves it; so the gradients are the same as without it. On CUDA, whose
+/// generator state TorchSharp does not expose, each layer's first run and its recomputation are seeded alike instead
+/// (the masks then differ from a run without checkpointing, but forward and backward agree).
 /// </summary>
 internal static class BatchBackward
 {
@@ -48,11 +50,13 @@ internal static class BatchBackward
         // dropped at once (one layer's activations, as the recomputation costs anyway).
         var trainable = new bool[count];
         var generatorStates = new Tensor[count];
+        long? cudaSeed = embedded.device_type == TorchSharp.DeviceType.CUDA ? randint(0, int.MaxValue, new long[] { 1 }).item<long>() : null;
         inputs[0] = embedded.detach();
         for (int l = 0; l < count; l++)
         {
             using var layerScope = NewDisposeScope();
             generatorStates[l] = random.get_rng_state().MoveToOuterDisposeScope();
+            if (cudaSeed is { } first) SeedCuda(first + l);
             var output = pass.Layer(l, inputs[l]);
             trainable[l] = output.requires_grad;
             inputs[l + 1] = output.detach().MoveToOuterDisposeScope();
@@ -76,6 +80,7 @@ internal static class BatchBackward
             var input = below[l] ? inputs[l].requires_grad_(true) : inputs[l];
             var now = random.get_rng_state();
             random.set_rng_state(generatorStates[l]);
+            if (cudaSeed is { } first) SeedCuda(first + l);
             var output = pass.Layer(l, input);
             random.set_rng_state(now);
             output.backward(new[] { gradient });
@@ -88,4 +93,6 @@ internal static class BatchBackward
         embedded.backward(new[] { gradient });
         return loss;
     }
+
+    private static void SeedCuda(long seed) => cuda.manual_seed(seed);
 }
