@@ -14,11 +14,12 @@
     run's peak resident memory (weights included). Step time: the median of the steps after the first, from
     metrics.jsonl's elapsed_seconds. Every run trains the same two token rows on the same data with the same seed.
     "whole logits" runs use -BeforeManifest, the module built from the commit before the chunked loss (it computed the
-    loss over the whole [batch, seq, vocab] logits and has no gradient_checkpointing); the others use -ModuleManifest.
+    loss over the whole [batch, seq, vocab] logits and has no gradient_checkpointing; without -BeforeManifest, commit
+    -BeforeCommit is built once into bench/work); the others use -ModuleManifest.
     The two targets' adapters are compared row by row (checkpointing on and off must agree within 1e-6).
-    Reproduce (after ./build.ps1, and the module of the commit before built in <before>):
-      dotnet pwsh -NoProfile -File bench/TrainingMemory.Bench.ps1 -BeforeManifest <before>/out/TrainableTokens/TrainableTokens.psd1
-    -Part target or -Part 1b runs one half (the 1b half needs about 12 GB of free memory and 3 GB of disk).
+    Reproduce (after ./build.ps1): dotnet pwsh -NoProfile -File bench/TrainingMemory.Bench.ps1 -Part target
+    and -Part 1b (each half writes its own results file; the 1b half needs about 12 GB of free memory, 3 GB of disk and
+    about 20 minutes on 2 cores). -Part all runs both.
 #>
 param(
     [string] $ModuleManifest = (Join-Path $PSScriptRoot '../out/TrainableTokens/TrainableTokens.psd1'),
@@ -31,12 +32,34 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path
-if ($BeforeManifest) { $BeforeManifest = (Resolve-Path $BeforeManifest).Path }
 $root = Split-Path $PSScriptRoot -Parent
 $work = Join-Path $PSScriptRoot 'work/training-memory'
 New-Item -ItemType Directory -Force -Path $work | Out-Null
 $processPath = [Environment]::ProcessPath
 [string[]] $prefix = if ((Split-Path $processPath -Leaf) -like 'dotnet*') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
+# Without -BeforeManifest, the commit before is built once into bench/work (its sources from git, its own build).
+if (-not $BeforeManifest) {
+    $before = Join-Path $work "before-$BeforeCommit"
+    $BeforeManifest = Join-Path $before 'out/TrainableTokens/TrainableTokens.psd1'
+    if (-not (Test-Path $BeforeManifest)) {
+        New-Item -ItemType Directory -Force -Path $before | Out-Null
+        & git -C $root archive $BeforeCommit | tar -x -C $before
+        if ($LASTEXITCODE) { throw "Extracting commit $BeforeCommit failed." }
+        Push-Location $before
+        try {
+            & dotnet tool restore | Out-Null
+            & $processPath @prefix -NoProfile -File ./build.ps1 | Out-Host
+            if ($LASTEXITCODE) { throw "Building commit $BeforeCommit failed." }
+        }
+        finally { Pop-Location }
+    }
+}
+$BeforeManifest = (Resolve-Path $BeforeManifest).Path
+$memAvailable = [double](Select-String -Path /proc/meminfo -Pattern '^MemAvailable:\s+(\d+)').Matches[0].Groups[1].Value * 1KB
+if ($Part -eq 'all' -and $memAvailable -lt 12GB) {
+    Write-Warning "The 1B-shaped half is skipped: it needs about 12 GB of free memory; $([math]::Round($memAvailable / 1GB, 1)) GB is available."
+    $Part = 'target'
+}
 $tokenizer = Join-Path $root 'examples/models/tiny-llama3'
 $tokens = 10002, 10003
 
@@ -192,7 +215,7 @@ function Add-Table([string] $name, [object[]] $rows, [object] $reference) {
 
 if ($Part -in 'target', 'all') {
     $rows = @()
-    if ($BeforeManifest) { $rows += Invoke-Training 'target' 'before' $BeforeManifest 'float32' $false $false }
+    $rows += Invoke-Training 'target' 'before' $BeforeManifest 'float32' $false $false
     $rows += Invoke-Training 'target' 'after' $ModuleManifest 'float32' $false $true
     $rows += Invoke-Training 'target' 'after, checkpointing' $ModuleManifest 'float32' $true $true
     $forward = Invoke-Forward 'target' 1024 'float32'
@@ -209,7 +232,7 @@ if ($Part -in 'target', 'all') {
 if ($Part -in '1b', 'all') {
     $rows = @()
     # bfloat16 first (the model's own dtype): whole logits, chunked, chunked + checkpointing; then float32 compute.
-    if ($BeforeManifest) { $rows += Invoke-Training '1b' 'before, bfloat16' $BeforeManifest 'bfloat16' $false $false -Steps $StepsLarge }
+    $rows += Invoke-Training '1b' 'before, bfloat16' $BeforeManifest 'bfloat16' $false $false -Steps $StepsLarge
     $rows += Invoke-Training '1b' 'after, bfloat16' $ModuleManifest 'bfloat16' $false $true -Steps $StepsLarge
     $rows += Invoke-Training '1b' 'after, bfloat16, checkpointing' $ModuleManifest 'bfloat16' $true $true -Steps $StepsLarge
     $rows += Invoke-Training '1b' 'after, float32' $ModuleManifest 'float32' $false $true -Steps $StepsLarge
