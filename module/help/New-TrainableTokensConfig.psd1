@@ -24,6 +24,7 @@
         PerDeviceTrainBatchSize   = 'training.per_device_train_batch_size: examples per forward pass (default 8). Alias: -BatchSize.'
         GradientAccumulationSteps = 'training.gradient_accumulation_steps: forward passes per optimiser step (default 1).'
         MaxSeqLength              = 'training.max_seq_length: examples are cut to this many tokens (default 512).'
+        GradientCheckpointing     = 'training.gradient_checkpointing: recompute each decoder layer in the backward pass, for the memory of one layer''s activations (about one more forward per step; the same adapter).'
         MaxGradNorm               = 'training.max_grad_norm: gradient clipping norm (default 1; 0 turns clipping off).'
         Seed                      = 'training.seed: the random seed (default 42).'
         Dtype                     = 'training.dtype: float32 (default), bfloat16 or float16.'

@@ -56,6 +56,7 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     [Parameter, Alias("BatchSize")] public int PerDeviceTrainBatchSize { get; set; }
     [Parameter] public int GradientAccumulationSteps { get; set; }
     [Parameter] public int MaxSeqLength { get; set; }
+    [Parameter] public SwitchParameter GradientCheckpointing { get; set; }
     [Parameter] public double MaxGradNorm { get; set; }
     [Parameter] public int Seed { get; set; }
     [Parameter, ArgumentCompleter(typeof(SchemaValueCompleter))] public string Dtype { get; set; } = "";
@@ -228,6 +229,7 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
             PerDeviceTrainBatchSize = Get(nameof(PerDeviceTrainBatchSize), d.PerDeviceTrainBatchSize),
             GradientAccumulationSteps = Get(nameof(GradientAccumulationSteps), d.GradientAccumulationSteps),
             MaxSeqLength = Get(nameof(MaxSeqLength), d.MaxSeqLength),
+            GradientCheckpointing = bound.ContainsKey(nameof(GradientCheckpointing)) ? p.GradientCheckpointing.IsPresent : d.GradientCheckpointing,
             MaxGradNorm = Get(nameof(MaxGradNorm), d.MaxGradNorm),
             Seed = Get(nameof(Seed), d.Seed),
             Dtype = Get(nameof(Dtype), d.Dtype),

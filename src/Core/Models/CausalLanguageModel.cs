@@ -13,7 +13,7 @@ namespace TrainableTokens.Core.Models;
 /// gradients); gradients flow through activations to whatever a tuner makes trainable. Tuners wrap the input
 /// embedding, the head (<see cref="InputEmbedding"/>, <see cref="Head"/>) or any projection (<see cref="LinearLayers"/>).
 /// </summary>
-public sealed class CausalLanguageModel : IDisposable
+public sealed partial class CausalLanguageModel : IDisposable
 {
     private readonly Dictionary<string, Tensor> _weights;
     private readonly bool _scaleEmbedding;
@@ -70,21 +70,19 @@ public sealed class CausalLanguageModel : IDisposable
     /// </summary>
     public ModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, bool outputHiddenStates = false)
     {
-        if (inputIds.dim() != 2)
-            throw new ArgumentException($"Input ids must be [batch, seq]; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var scope = NewDisposeScope();
-        var ids = inputIds.to(ScalarType.Int64).to(Device);
-        CheckVocabulary(ids);
-        long batch = ids.shape[0], length = ids.shape[1];
-        var positions = positionIds?.to(ScalarType.Int64).to(Device) ?? arange(length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
-        using var mask = new AttentionMask(attentionMask?.to(Device), length, Dtype, Device);
+        using var pass = BeginPass(inputIds, attentionMask, positionIds);
         var hidden = outputHiddenStates ? new List<Tensor>() : null;
-        var final = Run(ids, positions, mask, hidden);
-        var logits = Head.Project(final);
-        // Gemma 2's final soft-cap, in the model's dtype as transformers applies it.
-        if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
+        var h = pass.Embed();
+        for (int l = 0; l < pass.LayerCount; l++)
+        {
+            hidden?.Add(h);
+            h = pass.Layer(l, h);
+        }
+        var final = pass.Final(h);
+        var logits = Project(final);
         hidden?.Add(final);
-        var output = new ModelOutput(logits.MoveToOuterDisposeScope(), hidden?.Select(h => h.MoveToOuterDisposeScope()).ToList() ?? new List<Tensor>());
+        var output = new ModelOutput(logits.MoveToOuterDisposeScope(), hidden?.Select(t => t.MoveToOuterDisposeScope()).ToList() ?? new List<Tensor>());
         return output;
     }
 
@@ -107,34 +105,53 @@ public sealed class CausalLanguageModel : IDisposable
         cache.Begin(this, batch);
         var positions = arange(start, start + length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
         using var mask = new AttentionMask(null, length, Dtype, Device); // unused: cached layers mask by position
-        var final = Run(ids, positions, mask, null, cache, start);
+        var final = Run(ids, positions, mask, cache, start);
         if (lastPositionOnly && length > 1) final = final.narrow(1, length - 1, 1);
-        var logits = Head.Project(final);
-        if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
+        var logits = Project(final);
         cache.End(length);
         return new ModelOutput(logits.MoveToOuterDisposeScope(), new List<Tensor>());
     }
 
-    /// <summary>Embeddings to the final normalised hidden state. Adds entry 0 and each layer's output but the last to
-    /// <paramref name="hidden"/> when it is not null. With a cache, each layer stores and attends to its held keys.</summary>
-    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden, KeyValueCache? cache = null, long start = 0)
+    /// <summary>Embeddings to the final normalised hidden state, with a cache: each layer stores and attends to its held keys.</summary>
+    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, KeyValueCache cache, long start)
+    {
+        var h = Embed(ids, positions);
+        var angles = Angles(positions, h.dtype);
+        for (int l = 0; l < _layers.Length; l++) h = RunLayer(l, h, angles, mask, cache.Layer(l), start);
+        return FinalNorm(h);
+    }
+
+    /// <summary>The input embedding's output, scaled and with position embeddings where the architecture has them.</summary>
+    internal Tensor Embed(Tensor ids, Tensor positions)
     {
         var h = InputEmbedding.Embed(ids);
         // Gemma multiplies by sqrt(hidden_size) rounded to the model's dtype, exactly as Hugging Face does.
         if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, h.device);
-        h = _positions.Embed(h, positions);
-        var angles = _positions.Angles(positions, _rotaryDtype ?? h.dtype);
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            var layer = _layers[l];
-            hidden?.Add(h);
-            // A scope per layer: the layer's temporaries (q/k/v, attention scores, the MLP's wide tensors) go as soon as
-            // it is done, instead of living until the whole pass ends (about 11 MiB a token at 8B size). What autograd
-            // saved for backward stays alive through its own references.
-            using var layerScope = NewDisposeScope();
-            h = layer.Forward(h, angles, mask, cache?.Layer(l), start).MoveToOuterDisposeScope();
-        }
-        return _finalNorm.Forward(h);
+        return _positions.Embed(h, positions);
+    }
+
+    internal RopeAngles? Angles(Tensor positions, ScalarType hiddenDtype) => _positions.Angles(positions, _rotaryDtype ?? hiddenDtype);
+
+    internal int LayerCount => _layers.Length;
+
+    /// <summary>Decoder layer <paramref name="l"/> on <paramref name="h"/>. A scope per layer: the layer's temporaries (q/k/v,
+    /// attention scores, the MLP's wide tensors) go as soon as it is done, instead of living until the whole pass ends
+    /// (about 11 MiB a token at 8B size). What autograd saved for backward stays alive through its own references.</summary>
+    internal Tensor RunLayer(int l, Tensor h, RopeAngles? angles, AttentionMask mask, LayerKeyValues? cache = null, long start = 0)
+    {
+        using var layerScope = NewDisposeScope();
+        return _layers[l].Forward(h, angles, mask, cache, start).MoveToOuterDisposeScope();
+    }
+
+    internal Tensor FinalNorm(Tensor h) => _finalNorm.Forward(h);
+
+    /// <summary>The head on final hidden states [..., hidden] to logits [..., vocab], with Gemma 2's final soft-cap in the
+    /// model's dtype as transformers applies it. Applies to any subset of positions alike, so the loss can go in chunks.</summary>
+    internal Tensor Project(Tensor final)
+    {
+        var logits = Head.Project(final);
+        if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
+        return logits;
     }
 
     private void CheckVocabulary(Tensor ids)

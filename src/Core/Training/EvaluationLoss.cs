@@ -11,14 +11,15 @@ namespace TrainableTokens.Core.Training;
 /// </summary>
 internal static class EvaluationLoss
 {
-    /// <summary>Summed over the batch's labelled positions (a scalar tensor, with gradients when they are on).</summary>
+    /// <summary>Summed over the batch's labelled positions (a float32 scalar tensor), over chunks of positions
+    /// (<see cref="ChunkedCrossEntropy"/>). Training's backward goes through <see cref="BatchBackward"/>, the same loss.</summary>
     public static Tensor Summed(CausalLanguageModel model, Batch batch)
     {
-        using var output = model.Forward(batch.InputIds, batch.AttentionMask);
-        var vocab = output.Logits.shape[^1];
-        var logits = output.Logits[.., ..^1, ..].to(ScalarType.Float32).reshape(-1, vocab);
-        var labels = batch.Labels[.., 1..].reshape(-1);
-        return nn.functional.cross_entropy(logits, labels, ignore_index: TokenizedExample.IgnoreIndex, reduction: nn.Reduction.Sum);
+        using var scope = NewDisposeScope();
+        using var pass = model.BeginPass(batch.InputIds, batch.AttentionMask);
+        var h = pass.Embed();
+        for (int l = 0; l < pass.LayerCount; l++) h = pass.Layer(l, h);
+        return ChunkedCrossEntropy.Sum(pass, pass.Final(h), batch.Labels).MoveToOuterDisposeScope();
     }
 
     /// <summary>How many positions of <paramref name="batch"/> have a label (the first token of each example has none).</summary>

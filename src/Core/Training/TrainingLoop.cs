@@ -136,7 +136,7 @@ internal static class TrainingLoop
                         // Inside the try: a batch that fails to collate must not leak the ones already made.
                         while (group.Count < accumulation && batches.MoveNext()) group.Add(batches.Current);
                         if (group.Count == 0) break;
-                        result = Step(s.Model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm);
+                        result = Step(s.Model, optimizer, parameters, group, schedule.At(step), train.MaxGradNorm, train.GradientCheckpointing);
                     }
                     finally
                     {
@@ -330,7 +330,7 @@ internal static class TrainingLoop
     /// <summary>One optimiser step over the micro-batches of <paramref name="group"/>. The loss is the mean over every
     /// labelled token of the group (as Hugging Face does with num_items_in_batch), so accumulation does not change it.</summary>
     private static StepResult Step(CausalLanguageModel model, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters,
-        IReadOnlyList<Batch> group, double learningRate, double maxGradNorm)
+        IReadOnlyList<Batch> group, double learningRate, double maxGradNorm, bool gradientCheckpointing)
     {
         using var scope = NewDisposeScope();
         foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
@@ -346,9 +346,7 @@ internal static class TrainingLoop
         foreach (var batch in group)
         {
             using var inner = NewDisposeScope();
-            var sum = EvaluationLoss.Summed(model, batch);
-            (sum / labelled).backward();
-            total += sum.item<float>();
+            total += BatchBackward.Run(model, batch, labelled, gradientCheckpointing).item<float>();
         }
         // The norm before clipping, as Hugging Face logs it; computed the same way when clipping is off.
         double norm = maxGradNorm > 0
