@@ -73,13 +73,15 @@ public sealed class CausalLanguageModel : IDisposable
         if (inputIds.dim() != 2)
             throw new ArgumentException($"Input ids must be [batch, seq]; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var scope = NewDisposeScope();
+        // Checked before the move: callers pass ids, masks and positions on the CPU, so a GPU forward reads nothing back.
+        CheckVocabulary(inputIds);
         var ids = inputIds.to(ScalarType.Int64).to(Device);
-        CheckVocabulary(ids);
         long batch = ids.shape[0], length = ids.shape[1];
+        long positionCount = positionIds is null ? length : PositionCount(positionIds);
         var positions = positionIds?.to(ScalarType.Int64).to(Device) ?? arange(length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
-        using var mask = new AttentionMask(attentionMask?.to(Device), length, Dtype, Device);
+        using var mask = new AttentionMask(attentionMask, length, Dtype, Device);
         var hidden = outputHiddenStates ? new List<Tensor>() : null;
-        var final = Run(ids, positions, mask, hidden);
+        var final = Run(ids, positions, positionCount, mask, hidden);
         var logits = Head.Project(final);
         // Gemma 2's final soft-cap, in the model's dtype as transformers applies it.
         if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
@@ -101,13 +103,13 @@ public sealed class CausalLanguageModel : IDisposable
             throw new ArgumentException($"Input ids must be [batch, seq] with seq > 0; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        CheckVocabulary(inputIds);
         var ids = inputIds.to(ScalarType.Int64).to(Device);
-        CheckVocabulary(ids);
         long batch = ids.shape[0], length = ids.shape[1], start = cache.Length;
         cache.Begin(this, batch);
         var positions = arange(start, start + length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
         using var mask = new AttentionMask(null, length, Dtype, Device); // unused: cached layers mask by position
-        var final = Run(ids, positions, mask, null, cache, start);
+        var final = Run(ids, positions, start + length, mask, null, cache, start);
         if (lastPositionOnly && length > 1) final = final.narrow(1, length - 1, 1);
         var logits = Head.Project(final);
         if (_finalLogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
@@ -117,13 +119,14 @@ public sealed class CausalLanguageModel : IDisposable
 
     /// <summary>Embeddings to the final normalised hidden state. Adds entry 0 and each layer's output but the last to
     /// <paramref name="hidden"/> when it is not null. With a cache, each layer stores and attends to its held keys.</summary>
-    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, List<Tensor>? hidden, KeyValueCache? cache = null, long start = 0)
+    private Tensor Run(Tensor ids, Tensor positions, long positionCount, AttentionMask mask, List<Tensor>? hidden, KeyValueCache? cache = null, long start = 0)
     {
         var h = InputEmbedding.Embed(ids);
         // Gemma multiplies by sqrt(hidden_size) rounded to the model's dtype, exactly as Hugging Face does.
-        if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, h.device);
-        h = _positions.Embed(h, positions);
-        var angles = _positions.Angles(positions, _rotaryDtype ?? h.dtype);
+        // A 0-dim CPU tensor enters the kernel as a scalar: no copy to the device per forward.
+        if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, CPU);
+        h = _positions.Embed(h, positions, positionCount);
+        var angles = _positions.Angles(positions, _rotaryDtype ?? h.dtype, positionCount);
         for (int l = 0; l < _layers.Length; l++)
         {
             var layer = _layers[l];
@@ -137,15 +140,25 @@ public sealed class CausalLanguageModel : IDisposable
         return _finalNorm.Forward(h);
     }
 
+    /// <summary>Reads the ids where the caller made them: on the CPU that costs no device round trip.</summary>
     private void CheckVocabulary(Tensor ids)
     {
         if (ids.numel() == 0) return;
-        long min = ids.min().item<long>(), max = ids.max().item<long>();
+        using var scope = NewDisposeScope();
+        long min = ids.min().item<long>(), max = ids.max().item<long>(); // sync: host ids (callers pass them on the CPU)
         if (min < 0 || max >= Config.VocabSize)
         {
             long bad = min < 0 ? min : max;
             throw new TokenIdOutOfRangeException(bad, Config.VocabSize);
         }
+    }
+
+    /// <summary>The largest position plus one, read where the caller made the positions (on the CPU: no device round trip).</summary>
+    private static long PositionCount(Tensor positionIds)
+    {
+        if (positionIds.numel() == 0) return 0;
+        using var scope = NewDisposeScope();
+        return positionIds.max().item<long>() + 1; // sync: host positions (callers pass them on the CPU)
     }
 
     public void Dispose()

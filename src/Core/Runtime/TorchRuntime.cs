@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -14,6 +15,16 @@ public static class TorchRuntime
 {
     private static readonly object Gate = new();
     private static bool _loaded;
+    private static IReadOnlyDictionary<string, IntPtr> _userLibraries = new Dictionary<string, IntPtr>();
+
+    /// <summary>The libtorch in use, once <see cref="EnsureLoaded"/> has run; null before.</summary>
+    public static LibTorchLocation? Location { get; private set; }
+
+    /// <summary>True once the CUDA backend initialised (a libtorch with CUDA libraries, and a GPU with a driver).</summary>
+    public static bool CudaAvailable { get; private set; }
+
+    /// <summary>The libtorch this process uses or will use, without loading it (see <see cref="LibTorchLocation.Resolve(string)"/>).</summary>
+    public static LibTorchLocation ResolveLocation() => Location ?? LibTorchLocation.Resolve(NativeDirectory);
 
     /// <summary>The folder holding TorchSharp.dll and, in a built module or test folder, every native library.</summary>
     public static string NativeDirectory => Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? AppContext.BaseDirectory;
@@ -36,6 +47,16 @@ public static class TorchRuntime
                 throw new NativeRuntimeException(
                     $"TorchSharp's native library {NativeLibraryFileName} is not in '{dir}'. The module folder is incomplete: " +
                     "rebuild it with './build.ps1 -Task Build' (or reinstall the module).", path);
+            var location = LibTorchLocation.Resolve(dir);
+            if (location.IsUserProvided)
+            {
+                if (!OperatingSystem.IsLinux())
+                    throw new NativeRuntimeException($"{LibTorchLocation.VariableName} is supported on Linux only; remove it to use the module's own libtorch.", location.Directory);
+                // Loaded by path before the wrapper, so the wrapper's libtorch dependencies bind to these (the loader
+                // reuses a loaded library whose soname matches), and checked symbol by symbol first.
+                _userLibraries = LibTorchCompatibility.LoadAndCheck(location, path);
+                RouteTorchSharpLoads();
+            }
             try
             {
                 NativeLibrary.Load(path);
@@ -55,7 +76,26 @@ public static class TorchRuntime
                     $"'{path}' loads, but the name 'LibTorchSharp' does not resolve to it from TorchSharp.dll. " +
                     "The module's assembly load context is not in use; import the module through TrainableTokens.psd1.", path);
             torch.InitializeDeviceType(DeviceType.CPU);
+            // The CUDA backend, where libtorch has one: TorchSharp finds torch_cuda and the wrapper already loaded here,
+            // so its own loader (the one that copies packages around) never runs. No GPU or driver just means no CUDA.
+            if (location.HasCuda) CudaAvailable = torch.TryInitializeDeviceType(DeviceType.CUDA);
+            Location = location;
             _loaded = true;
+        }
+    }
+
+    /// <summary>TorchSharp asks for torch_cpu and torch_cuda by name; with a user's libtorch the answer must be the
+    /// libraries already loaded from its folder, never the bundled copies (two libtorch_cpu in one process crash).</summary>
+    private static void RouteTorchSharpLoads()
+    {
+        try
+        {
+            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, (name, _, _) =>
+                _userLibraries.TryGetValue("lib" + name + ".so", out var handle) || _userLibraries.TryGetValue(name, out handle) ? handle : IntPtr.Zero);
+        }
+        catch (InvalidOperationException)
+        {
+            // A host set its own resolver; the module's load context answers from the same folder.
         }
     }
 
