@@ -15,6 +15,7 @@ public static class TorchRuntime
 {
     private static readonly object Gate = new();
     private static bool _loaded;
+    // The user's libtorch libraries, loaded by path and kept for the life of the process (libtorch cannot be unloaded).
     private static IReadOnlyDictionary<string, IntPtr> _userLibraries = new Dictionary<string, IntPtr>();
 
     /// <summary>The libtorch in use, once <see cref="EnsureLoaded"/> has run; null before.</summary>
@@ -54,8 +55,8 @@ public static class TorchRuntime
                     throw new NativeRuntimeException($"{LibTorchLocation.VariableName} is supported on Linux only; remove it to use the module's own libtorch.", location.Directory);
                 // Loaded by path before the wrapper, so the wrapper's libtorch dependencies bind to these (the loader
                 // reuses a loaded library whose soname matches), and checked symbol by symbol first.
+                EnsureNoBundledCopyWouldLoad(location);
                 _userLibraries = LibTorchCompatibility.LoadAndCheck(location, path);
-                RouteTorchSharpLoads();
             }
             try
             {
@@ -84,19 +85,19 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>TorchSharp asks for torch_cpu and torch_cuda by name; with a user's libtorch the answer must be the
-    /// libraries already loaded from its folder, never the bundled copies (two libtorch_cpu in one process crash).</summary>
-    private static void RouteTorchSharpLoads()
+    /// <summary>TorchSharp asks for torch_cpu (and torch_cuda) by name from its static constructor on. The module's load
+    /// context answers from the user's folder; the default context would answer with the bundled copy beside
+    /// TorchSharp.dll, and two libtorch_cpu in one process abort. Refuse that case with a clear error instead.</summary>
+    internal static void EnsureNoBundledCopyWouldLoad(LibTorchLocation location)
     {
-        try
-        {
-            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, (name, _, _) =>
-                _userLibraries.TryGetValue("lib" + name + ".so", out var handle) || _userLibraries.TryGetValue(name, out handle) ? handle : IntPtr.Zero);
-        }
-        catch (InvalidOperationException)
-        {
-            // A host set its own resolver; the module's load context answers from the same folder.
-        }
+        var context = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(torch).Assembly);
+        var bundled = Path.Combine(NativeDirectory, "libtorch_cpu.so");
+        if (context != System.Runtime.Loader.AssemblyLoadContext.Default || !File.Exists(bundled)) return;
+        if (IO.RealPath.Of(bundled) == IO.RealPath.Of(Path.Combine(location.Directory, "libtorch_cpu.so"))) return;
+        throw new NativeRuntimeException(
+            $"{LibTorchLocation.VariableName} names '{location.Directory}', but this process loads TorchSharp without the module's load context, " +
+            $"and TorchSharp would also load the bundled '{bundled}' (two libtorch in one process abort). Use the module (Import-Module TrainableTokens), " +
+            $"or remove the bundled libtorch libraries from '{NativeDirectory}'.", location.Directory);
     }
 
     private static string DescribeLoadFailure(string path, string loaderMessage)

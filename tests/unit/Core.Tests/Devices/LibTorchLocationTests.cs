@@ -95,6 +95,19 @@ public sealed class LibTorchLocationTests : IDisposable
         Assert.True(user.HasCuda);
     }
 
+    [Fact]
+    public void Without_the_modules_load_context_a_bundled_libtorch_beside_TorchSharp_is_refused_not_loaded_twice()
+    {
+        // This test host loads TorchSharp in the default context with libtorch beside it: TorchSharp's static constructor
+        // would load that copy too, and two libtorch_cpu in one process abort.
+        var elsewhere = new LibTorchLocation(_dir, LibTorchLocation.VariableName, "2.10.0", false);
+        var e = Assert.Throws<NativeRuntimeException>(() => TorchRuntime.EnsureNoBundledCopyWouldLoad(elsewhere));
+        Assert.Contains("without the module's load context", e.Message);
+        Assert.Contains(LibTorchLocation.VariableName, e.Message);
+        // The bundled folder itself is no second copy.
+        TorchRuntime.EnsureNoBundledCopyWouldLoad(elsewhere with { Directory = TorchRuntime.NativeDirectory });
+    }
+
     private static Dictionary<string, IntPtr> Bundled() =>
         LibTorchLocation.CoreLibraries.ToDictionary(n => n, n => NativeLibrary.Load(Path.Combine(TorchRuntime.NativeDirectory, n)));
 }
