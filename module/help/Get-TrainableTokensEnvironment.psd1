@@ -29,14 +29,6 @@ if ($environment.CudaDevices.Count -eq 0) { Write-Warning 'No GPU: training will
             Remarks = 'Uses the properties of the returned object rather than its formatted text.'
         }
         @{
-            Title   = 'Use the CUDA libtorch of an installed PyTorch'
-            Code    = @'
-$env:TRAINABLETOKENS_LIBTORCH = '/opt/venv/lib/python3.12/site-packages/torch/lib'
-Get-TrainableTokensEnvironment | Format-List LibTorch*, CudaAvailable, Backend
-'@
-            Remarks = 'Set the variable in a new session, before any other TrainableTokens command: a loaded libtorch cannot be swapped.'
-        }
-        @{
             Title   = 'List the GPUs and their free memory'
             Code    = 'Get-TrainableTokensEnvironment | Select-Object -ExpandProperty CudaDevices | Format-Table Index, Name, @{ n = ''FreeGiB''; e = { $_.FreeMemoryBytes / 1GB } }'
             Remarks = 'CudaDevices is empty on machines without an NVIDIA driver.'
