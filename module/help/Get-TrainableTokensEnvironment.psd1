@@ -4,13 +4,14 @@
         'Get-TrainableTokensEnvironment loads libtorch (if it is not loaded yet) and returns one object describing the environment the module runs in: the module, TorchSharp and libtorch versions, the libtorch flavour the module was built with (cpu, cuda or wincpu), the backend in use (CPU or CUDA), the number of CPU threads libtorch uses, each CUDA device with its total and free memory, whether the build applied the GLIBCXX_3.4.32 native shim to TorchSharp''s native library, and the result of a compute check.'
         'The compute check multiplies two 64x64 matrices of small integers in libtorch and compares the result exactly with the same product computed in .NET, so ComputeCheckPassed proves that libtorch not only loads but computes correctly on this machine.'
         'Run it first on a new worker (for example an Azure Automation hybrid worker) and in a runbook''s first step. When libtorch cannot be loaded, the cmdlet stops with a NativeRuntimeUnavailable error that names the library and says how to fix it.'
+        'To use the libtorch of an installed PyTorch (typically a CUDA build on a GPU machine), set the environment variable TRAINABLETOKENS_LIBTORCH to its torch/lib folder (or the torch package folder) before the first command of the session. Before anything uses it, the module checks that every symbol TorchSharp''s native wrapper needs resolves against it (as ldd -r would); a PyTorch of another release or C++ ABI is refused with an error naming both versions and what to install. LibTorchSource says which libtorch is in use (bundled or TRAINABLETOKENS_LIBTORCH), LibTorchDirectory where it is, LibTorchVersion its version (from torch/version.py), and CudaAvailable whether its CUDA backend initialised.'
     )
     Parameters  = @{}
     Inputs      = @(
         @{ Type = 'None'; Description = 'This cmdlet takes no pipeline input.' }
     )
     Outputs     = @(
-        @{ Type = 'TrainableTokens.EnvironmentReport'; Description = 'One object with ModuleVersion, TorchSharpVersion, LibTorchVersion, BuildFlavour, Backend, CpuThreads, InteropThreads, CudaDevices (Index, Name, TotalMemoryBytes, FreeMemoryBytes), NativeShimApplied, NativeDirectory, Libstdcxx, YamlDotNetVersion, DotNetVersion, OperatingSystem, ComputeCheckPassed and ComputeCheckMilliseconds.' }
+        @{ Type = 'TrainableTokens.EnvironmentReport'; Description = 'One object with ModuleVersion, TorchSharpVersion, LibTorchVersion, LibTorchSource, LibTorchDirectory, CudaAvailable, BuildFlavour, Backend, CpuThreads, InteropThreads, CudaDevices (Index, Name, TotalMemoryBytes, FreeMemoryBytes), NativeShimApplied, NativeDirectory, Libstdcxx, YamlDotNetVersion, DotNetVersion, OperatingSystem, ComputeCheckPassed and ComputeCheckMilliseconds.' }
     )
     Examples    = @(
         @{

@@ -32,7 +32,16 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
-        // TorchSharp asks for "LibTorchSharp", "torch_cpu", "torch_cuda"; the files are lib<name>.so on Linux.
+        // TorchSharp asks for "LibTorchSharp", "torch_cpu", "torch_cuda"; the files are lib<name>.so on Linux. With a
+        // user's libtorch (TRAINABLETOKENS_LIBTORCH, which the engine checks and loads first) libtorch's own libraries come
+        // from that folder, so the bundled copies never load beside it; the wrapper is always the module's.
+        var userLibTorch = Environment.GetEnvironmentVariable("TRAINABLETOKENS_LIBTORCH");
+        foreach (var candidate in NativeFileNames(unmanagedDllName))
+        {
+            if (string.IsNullOrWhiteSpace(userLibTorch) || candidate.Contains("LibTorchSharp", StringComparison.Ordinal)) continue;
+            foreach (var folder in new[] { userLibTorch.Trim(), Path.Combine(userLibTorch.Trim(), "lib") })
+                if (File.Exists(Path.Combine(folder, candidate))) return LoadUnmanagedDllFromPath(Path.GetFullPath(Path.Combine(folder, candidate)));
+        }
         foreach (var candidate in NativeFileNames(unmanagedDllName))
         {
             var path = Path.Combine(_dependencies, candidate);

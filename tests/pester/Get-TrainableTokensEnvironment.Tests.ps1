@@ -22,6 +22,12 @@ Describe 'Get-TrainableTokensEnvironment' {
         $environment.ModuleVersion | Should -Be (Import-PowerShellDataFile $ModuleManifest).ModuleVersion
     }
 
+    It 'says which libtorch is in use and where it came from' {
+        $environment.LibTorchSource | Should -Be 'bundled'
+        $environment.LibTorchDirectory | Should -Be (Join-Path $ModuleDirectory 'Dependencies')
+        $environment.CudaAvailable | Should -BeFalse
+    }
+
     It 'reports the CPU backend and the threads libtorch uses' {
         $environment.BuildFlavour | Should -Be 'cpu'
         $environment.Backend | Should -Be 'CPU'

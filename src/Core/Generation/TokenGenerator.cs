@@ -57,7 +57,7 @@ public static class TokenGenerator
             {
                 // With the cache, the first step runs the prompt and every later one only the last token.
                 var input = cache is null ? sequence : step == 0 ? sequence : sequence.GetRange(sequence.Count - 1, 1);
-                using var ids = tensor(input.ToArray(), new long[] { 1, input.Count });
+                using var ids = tensor(input.ToArray(), new long[] { 1, input.Count }, device: CPU);
                 using var output = cache is null ? model.Forward(ids) : model.ForwardWithCache(ids, cache, lastPositionOnly: true);
                 next = sampler.Next(output.Logits[0, -1]);
             }

@@ -21,7 +21,7 @@ internal sealed class TokenSampler : IDisposable
     {
         using var scope = NewDisposeScope();
         // Argmax on the model's own logits: the same choice the plain forward's argmax makes.
-        if (_generator is null) return logits.argmax().item<long>();
+        if (_generator is null) return logits.argmax().item<long>(); // sync: the host needs each token to decode and stop
         var scores = logits.to(ScalarType.Float32) / _settings.Temperature;
         long vocab = scores.shape[0];
         if (_settings.TopK > 0 && _settings.TopK < vocab)
@@ -35,11 +35,11 @@ internal sealed class TokenSampler : IDisposable
             var (sorted, order) = scores.sort(descending: false);
             var cumulative = sorted.softmax(-1).cumsum(-1);
             var drop = cumulative <= 1 - _settings.TopP;
-            drop[-1] = tensor(false);
+            drop[-1] = tensor(false, device: drop.device);
             scores = scores.masked_fill(zeros_like(drop).scatter(0, order, drop), double.NegativeInfinity);
         }
         var probabilities = scores.softmax(-1);
-        return multinomial(probabilities, 1, generator: _generator).item<long>();
+        return multinomial(probabilities, 1, generator: _generator).item<long>(); // sync: the host needs each token to decode and stop
     }
 
     public void Dispose() => _generator?.Dispose();

@@ -83,7 +83,7 @@ public sealed class SafetensorsFile : IDisposable
         var info = Info(name);
         ThrowIfDisposed();
         TorchRuntime.EnsureLoaded();
-        var tensor = torch.empty(info.Shape, info.DType.ToScalarType());
+        var tensor = torch.empty(info.Shape, info.DType.ToScalarType(), torch.CPU);
         try
         {
             CopyInto(info, tensor);
@@ -113,7 +113,7 @@ public sealed class SafetensorsFile : IDisposable
         var shape = info.Shape.ToArray();
         shape[0] = count;
         var rowBytes = rows == 0 ? 0 : info.ByteLength / rows;
-        var tensor = torch.empty(shape, info.DType.ToScalarType());
+        var tensor = torch.empty(shape, info.DType.ToScalarType(), torch.CPU);
         try
         {
             TensorMemory.ForEachChunk(tensor, (chunk, offset) => ReadInto(info, first * rowBytes + offset, chunk));

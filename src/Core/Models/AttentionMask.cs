@@ -16,10 +16,12 @@ public sealed class AttentionMask : System.IDisposable
     private readonly Device _device;
     private readonly Dictionary<int, Tensor> _byWindow = new();
 
+    /// <param name="paddingMask">[batch, seq] of 1s and 0s, on any device; it is read where it is (callers keep it on the
+    /// CPU, so a GPU forward never waits for the device to answer) and moved to <paramref name="device"/>.</param>
     public AttentionMask(Tensor? paddingMask, long length, ScalarType dtype, Device device)
     {
         // All-ones padding is the same as none: keep the fast causal path.
-        _padding = paddingMask is not null && paddingMask.eq(0).any().item<bool>() ? paddingMask.to(ScalarType.Bool).alias() : null;
+        _padding = paddingMask is not null && HasPadding(paddingMask) ? paddingMask.to(ScalarType.Bool).to(device).alias() : null;
         _length = length;
         _dtype = dtype;
         _device = device;
@@ -47,6 +49,12 @@ public sealed class AttentionMask : System.IDisposable
         }
         _byWindow[key] = mask;
         return mask;
+    }
+
+    private static bool HasPadding(Tensor paddingMask)
+    {
+        using var scope = NewDisposeScope();
+        return paddingMask.eq(0).any().item<bool>(); // sync: host mask (callers pass it on the CPU)
     }
 
     /// <summary>The window that changes anything for this length, or 0 for none.</summary>

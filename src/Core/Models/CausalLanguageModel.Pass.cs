@@ -14,10 +14,12 @@ public sealed partial class CausalLanguageModel
     {
         if (inputIds.dim() != 2)
             throw new System.ArgumentException($"Input ids must be [batch, seq]; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        // Checked before the move: callers pass ids, masks and positions on the CPU, so a GPU forward reads nothing back.
+        CheckVocabulary(inputIds);
         var ids = inputIds.to(ScalarType.Int64).to(Device);
-        CheckVocabulary(ids);
         long batch = ids.shape[0], length = ids.shape[1];
+        long positionCount = positionIds is null ? length : PositionCount(positionIds);
         var positions = positionIds?.to(ScalarType.Int64).to(Device) ?? arange(length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
-        return new ModelPass(this, ids, positions, new AttentionMask(attentionMask?.to(Device), length, Dtype, Device));
+        return new ModelPass(this, ids, positions, positionCount, new AttentionMask(attentionMask, length, Dtype, Device));
     }
 }

@@ -99,13 +99,13 @@ public sealed partial class CausalLanguageModel : IDisposable
             throw new ArgumentException($"Input ids must be [batch, seq] with seq > 0; got shape [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        CheckVocabulary(inputIds);
         var ids = inputIds.to(ScalarType.Int64).to(Device);
-        CheckVocabulary(ids);
         long batch = ids.shape[0], length = ids.shape[1], start = cache.Length;
         cache.Begin(this, batch);
         var positions = arange(start, start + length, ScalarType.Int64, Device).unsqueeze(0).expand(batch, length);
         using var mask = new AttentionMask(null, length, Dtype, Device); // unused: cached layers mask by position
-        var final = Run(ids, positions, mask, cache, start);
+        var final = Run(ids, positions, start + length, mask, cache, start);
         if (lastPositionOnly && length > 1) final = final.narrow(1, length - 1, 1);
         var logits = Project(final);
         cache.End(length);
@@ -113,24 +113,27 @@ public sealed partial class CausalLanguageModel : IDisposable
     }
 
     /// <summary>Embeddings to the final normalised hidden state, with a cache: each layer stores and attends to its held keys.</summary>
-    private Tensor Run(Tensor ids, Tensor positions, AttentionMask mask, KeyValueCache cache, long start)
+    private Tensor Run(Tensor ids, Tensor positions, long positionCount, AttentionMask mask, KeyValueCache cache, long start)
     {
-        var h = Embed(ids, positions);
-        var angles = Angles(positions, h.dtype);
+        var h = Embed(ids, positions, positionCount);
+        var angles = Angles(positions, h.dtype, positionCount);
         for (int l = 0; l < _layers.Length; l++) h = RunLayer(l, h, angles, mask, cache.Layer(l), start);
         return FinalNorm(h);
     }
 
-    /// <summary>The input embedding's output, scaled and with position embeddings where the architecture has them.</summary>
-    internal Tensor Embed(Tensor ids, Tensor positions)
+    /// <summary>The input embedding's output, scaled and with position embeddings where the architecture has them.
+    /// <paramref name="positionCount"/> is the largest position plus one, known on the host.</summary>
+    internal Tensor Embed(Tensor ids, Tensor positions, long positionCount)
     {
         var h = InputEmbedding.Embed(ids);
         // Gemma multiplies by sqrt(hidden_size) rounded to the model's dtype, exactly as Hugging Face does.
-        if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, h.device);
-        return _positions.Embed(h, positions);
+        // A 0-dim CPU tensor enters the kernel as a scalar: no copy to the device per forward.
+        if (_scaleEmbedding) h = h * tensor(Math.Sqrt(Config.HiddenSize), h.dtype, CPU);
+        return _positions.Embed(h, positions, positionCount);
     }
 
-    internal RopeAngles? Angles(Tensor positions, ScalarType hiddenDtype) => _positions.Angles(positions, _rotaryDtype ?? hiddenDtype);
+    internal RopeAngles? Angles(Tensor positions, ScalarType hiddenDtype, long positionCount) =>
+        _positions.Angles(positions, _rotaryDtype ?? hiddenDtype, positionCount);
 
     internal int LayerCount => _layers.Length;
 
@@ -154,15 +157,25 @@ public sealed partial class CausalLanguageModel : IDisposable
         return logits;
     }
 
+    /// <summary>Reads the ids where the caller made them: on the CPU that costs no device round trip.</summary>
     private void CheckVocabulary(Tensor ids)
     {
         if (ids.numel() == 0) return;
-        long min = ids.min().item<long>(), max = ids.max().item<long>();
+        using var scope = NewDisposeScope();
+        long min = ids.min().item<long>(), max = ids.max().item<long>(); // sync: host ids (callers pass them on the CPU)
         if (min < 0 || max >= Config.VocabSize)
         {
             long bad = min < 0 ? min : max;
             throw new TokenIdOutOfRangeException(bad, Config.VocabSize);
         }
+    }
+
+    /// <summary>The largest position plus one, read where the caller made the positions (on the CPU: no device round trip).</summary>
+    private static long PositionCount(Tensor positionIds)
+    {
+        if (positionIds.numel() == 0) return 0;
+        using var scope = NewDisposeScope();
+        return positionIds.max().item<long>() + 1; // sync: host positions (callers pass them on the CPU)
     }
 
     public void Dispose()

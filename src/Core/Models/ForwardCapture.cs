@@ -32,6 +32,8 @@ public static class ForwardCapture
     {
         if (request.InputIds.Count == 0)
             throw new ArgumentException("Give at least one input id.", nameof(request));
+        // As every command with -Device: a device this build or machine lacks is a clear error before anything loads.
+        Preflight.DeviceCheck.EnsureUsable(request.Device, request.Dtype);
         var outDir = Path.GetDirectoryName(Path.GetFullPath(request.OutFile))!;
         if (!Directory.Exists(outDir))
             throw new DirectoryNotFoundException($"The folder for '{request.OutFile}' does not exist: create '{outDir}' first.");
@@ -49,7 +51,7 @@ public static class ForwardCapture
         watch.Restart();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var ids = tensor(System.Linq.Enumerable.ToArray(request.InputIds), new long[] { 1, request.InputIds.Count });
+        var ids = tensor(System.Linq.Enumerable.ToArray(request.InputIds), new long[] { 1, request.InputIds.Count }, device: CPU);
         using var output = model.Forward(ids, outputHiddenStates: true);
         var tensors = new List<KeyValuePair<string, Tensor>> { new("logits", output.Logits.to(ScalarType.Float32).cpu()) };
         for (int i = 0; i < output.HiddenStates.Count; i++)

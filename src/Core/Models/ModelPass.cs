@@ -13,12 +13,14 @@ internal sealed class ModelPass : IDisposable
 {
     private readonly CausalLanguageModel _model;
     private readonly Tensor _ids, _positions;
+    private readonly long _positionCount;
     private readonly AttentionMask _mask;
     private RopeAngles? _angles;
     private bool _embedded;
 
-    internal ModelPass(CausalLanguageModel model, Tensor ids, Tensor positions, AttentionMask mask)
+    internal ModelPass(CausalLanguageModel model, Tensor ids, Tensor positions, long positionCount, AttentionMask mask)
     {
+        _positionCount = positionCount;
         _model = model;
         _ids = ids;
         _positions = positions;
@@ -32,8 +34,8 @@ internal sealed class ModelPass : IDisposable
     /// <summary>The embedding output [batch, seq, hidden]: entry 0 of Hugging Face's hidden states.</summary>
     public Tensor Embed()
     {
-        var h = _model.Embed(_ids, _positions);
-        if (!_embedded) _angles = _model.Angles(_positions, h.dtype);
+        var h = _model.Embed(_ids, _positions, _positionCount);
+        if (!_embedded) _angles = _model.Angles(_positions, h.dtype, _positionCount);
         _embedded = true;
         return h;
     }

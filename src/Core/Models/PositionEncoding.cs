@@ -7,10 +7,11 @@ namespace TrainableTokens.Core.Models;
 /// the attention layers apply (computed once per forward).</summary>
 internal abstract class PositionEncoding : IDisposable
 {
-    public virtual Tensor Embed(Tensor embedded, Tensor positions) => embedded;
+    /// <param name="positionCount">The largest position plus one, known on the host, so no forward reads it back from the device.</param>
+    public virtual Tensor Embed(Tensor embedded, Tensor positions, long positionCount) => embedded;
 
     /// <summary>The rotary angles of this forward for each kind of layer, or null for a model without rotary embeddings.</summary>
-    public virtual RopeAngles? Angles(Tensor positions, ScalarType dtype) => null;
+    public virtual RopeAngles? Angles(Tensor positions, ScalarType dtype, long positionCount) => null;
 
     public virtual void Dispose()
     {
@@ -38,14 +39,14 @@ internal sealed class RotaryPositionEncoding : PositionEncoding
     /// <param name="sliding">The sliding layers' rope, or null when they use <paramref name="full"/>.</param>
     public RotaryPositionEncoding(RotaryEmbedding full, RotaryEmbedding? sliding) => (_full, _sliding) = (full, sliding);
 
-    public override RopeAngles? Angles(Tensor positions, ScalarType dtype)
+    public override RopeAngles? Angles(Tensor positions, ScalarType dtype, long positionCount)
     {
         var full = Of(_full);
         return new RopeAngles(full, _sliding is null ? full : Of(_sliding));
 
         RotaryAngles Of(RotaryEmbedding rope)
         {
-            var (cos, sin) = rope.Angles(positions, dtype);
+            var (cos, sin) = rope.Angles(positions, dtype, positionCount);
             return new RotaryAngles(cos, sin);
         }
     }
@@ -64,10 +65,10 @@ internal sealed class LearnedPositionEncoding : PositionEncoding
 
     public LearnedPositionEncoding(Tensor table, int maxPositions) => (_table, _maxPositions) = (table, maxPositions);
 
-    public override Tensor Embed(Tensor embedded, Tensor positions)
+    public override Tensor Embed(Tensor embedded, Tensor positions, long positionCount)
     {
-        if (positions.numel() > 0 && positions.max().item<long>() >= _maxPositions)
-            throw new ArgumentException($"GPT-2 has {_maxPositions} positions (n_positions); the input needs {positions.max().item<long>() + 1}. Shorten the input.");
+        if (positionCount > _maxPositions)
+            throw new ArgumentException($"GPT-2 has {_maxPositions} positions (n_positions); the input needs {positionCount}. Shorten the input.");
         return embedded + _table.index_select(0, positions.flatten()).view(positions.shape[0], positions.shape[1], _table.shape[1]);
     }
 }

@@ -159,11 +159,14 @@ public sealed class RotaryEmbedding : IDisposable
         return interpolated * (1 - extrapolation) + unscaled * extrapolation;
     }
 
-    /// <summary>cos and sin of shape [batch, seq, RotaryDim] for integer <paramref name="positions"/> [batch, seq].</summary>
-    public (Tensor Cos, Tensor Sin) Angles(Tensor positions, ScalarType dtype)
+    /// <summary>cos and sin of shape [batch, seq, RotaryDim] for integer <paramref name="positions"/> [batch, seq].
+    /// <paramref name="positionCount"/> (the largest position plus one) comes from the host when the caller knows it, so a
+    /// forward on a GPU does not wait to read it back; without it, it is read from <paramref name="positions"/>.</summary>
+    public (Tensor Cos, Tensor Sin) Angles(Tensor positions, ScalarType dtype, long? positionCount = null)
     {
         using var scope = NewDisposeScope();
-        long sequenceLength = _rope.Type is "dynamic" or "longrope" && positions.numel() > 0 ? positions.max().item<long>() + 1 : 0;
+        bool scaledByLength = _rope.Type is "dynamic" or "longrope" && positions.numel() > 0;
+        long sequenceLength = !scaledByLength ? 0 : positionCount ?? positions.max().item<long>() + 1; // sync: only direct callers without a count
         var inv = InverseFrequencies(sequenceLength).to(positions.device);
         var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * inv;
         var emb = cat(new[] { freqs, freqs }, -1);

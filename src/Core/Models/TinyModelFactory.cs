@@ -73,11 +73,11 @@ public static class TinyModelFactory
     /// <summary>Seeded random weights in Hugging Face order: matrices N(0, 0.02), norm scales near 1, Gemma's norm offsets near 0.</summary>
     public static List<KeyValuePair<string, Tensor>> RandomWeights(ModelConfig config, int seed, ScalarType dtype)
     {
-        var generator = new Generator((ulong)seed);
+        var generator = new Generator((ulong)seed, CPU);
         var result = new List<KeyValuePair<string, Tensor>>();
         foreach (var w in ModelLoader.ExpectedWeights(config))
         {
-            var noise = randn(w.Shape, ScalarType.Float32, generator: generator);
+            var noise = randn(w.Shape, ScalarType.Float32, CPU, generator: generator);
             var value = w.Kind switch
             {
                 WeightKind.NormScale => noise * 0.1 + 1.0,
@@ -103,9 +103,9 @@ public static class TinyModelFactory
                 if (w.Key.StartsWith(module, StringComparison.Ordinal)) return new KeyValuePair<string, Tensor>(stored + w.Key[module.Length..], w.Value);
             return w;
         }).ToList();
-        var generator = new Generator(7);
-        renamed.Add(new("multi_modal_projector.mm_soft_emb_norm.weight", randn(new long[] { Gemma3VisionHidden }, ScalarType.Float32, generator: generator).to(dtype)));
-        renamed.Add(new("vision_tower.vision_model.post_layernorm.weight", randn(new long[] { Gemma3VisionHidden }, ScalarType.Float32, generator: generator).to(dtype)));
+        var generator = new Generator(7, CPU);
+        renamed.Add(new("multi_modal_projector.mm_soft_emb_norm.weight", randn(new long[] { Gemma3VisionHidden }, ScalarType.Float32, CPU, generator: generator).to(dtype)));
+        renamed.Add(new("vision_tower.vision_model.post_layernorm.weight", randn(new long[] { Gemma3VisionHidden }, ScalarType.Float32, CPU, generator: generator).to(dtype)));
         return renamed;
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 
 namespace TrainableTokens.Core.Native;
@@ -26,6 +27,7 @@ public sealed class ElfFile
 {
     public const ushort VerFlagWeak = 0x2;
     private const uint ShtDynsym = 11;
+    private const uint ShtDynamic = 6;
     private const uint ShtGnuVerdef = 0x6ffffffd;
     private const uint ShtGnuVerneed = 0x6ffffffe;
     private const uint ShtGnuVersym = 0x6fffffff;
@@ -153,6 +155,53 @@ public sealed class ElfFile
             int version = BitConverter.ToUInt16(versions, i * 2) & 0x7fff;
             if (shndx == 0 && version == versionIndex)
                 result.Add(CString(strings, BitConverter.ToUInt32(symbols, b)));
+        }
+        return result;
+    }
+
+    /// <summary>The names of every undefined dynamic symbol the loader must find elsewhere for this library to work:
+    /// not weak symbols, and not those bound to a version requirement marked weak (as the native shim marks
+    /// GLIBCXX_3.4.32), which may stay unresolved.</summary>
+    public IReadOnlyList<string> ReadRequiredSymbols()
+    {
+        var result = new List<string>();
+        var dynsym = Find(ShtDynsym);
+        if (dynsym is null) return result;
+        var weakVersions = ReadVersionNeeds().Where(n => n.IsWeak).Select(n => n.Index).ToHashSet();
+        var versym = Find(ShtGnuVersym);
+        using var stream = File.OpenRead(_path);
+        var symbols = ReadSection(stream, dynsym.Value);
+        var versions = versym is null ? [] : ReadSection(stream, versym.Value);
+        var strings = ReadSection(stream, _sections[(int)dynsym.Value.Link]);
+        long entrySize = dynsym.Value.EntrySize == 0 ? 24 : dynsym.Value.EntrySize;
+        for (long i = 1; i < symbols.Length / entrySize; i++)
+        {
+            int b = checked((int)(i * entrySize));
+            byte info = symbols[b + 4];
+            ushort shndx = BitConverter.ToUInt16(symbols, b + 6);
+            uint nameOffset = BitConverter.ToUInt32(symbols, b);
+            const int StbWeak = 2;
+            if (shndx != 0 || nameOffset == 0 || info >> 4 == StbWeak) continue;
+            if (i * 2 + 2 <= versions.Length && weakVersions.Contains(BitConverter.ToUInt16(versions, (int)i * 2) & 0x7fff)) continue;
+            result.Add(CString(strings, nameOffset));
+        }
+        return result;
+    }
+
+    /// <summary>The libraries this one names as needed (<c>DT_NEEDED</c> entries of its dynamic section), in order.</summary>
+    public IReadOnlyList<string> ReadNeededLibraries()
+    {
+        var result = new List<string>();
+        var dynamic = Find(ShtDynamic);
+        if (dynamic is null) return result;
+        using var stream = File.OpenRead(_path);
+        var data = ReadSection(stream, dynamic.Value);
+        var strings = ReadSection(stream, _sections[(int)dynamic.Value.Link]);
+        for (int b = 0; b + 16 <= data.Length; b += 16)
+        {
+            long tag = BitConverter.ToInt64(data, b);
+            if (tag == 0) break; // DT_NULL
+            if (tag == 1) result.Add(CString(strings, (uint)BitConverter.ToUInt64(data, b + 8))); // DT_NEEDED
         }
         return result;
     }

@@ -10,7 +10,8 @@ namespace TrainableTokens.Core.Preflight;
 
 /// <summary>
 /// Checks that the device exists in this build and on this machine and that the dtype is usable there. libtorch is
-/// loaded only when the run asks for cuda on the CUDA build; the CPU build answers from what it is.
+/// loaded only when the run asks for cuda and a libtorch with CUDA is in use (the CUDA build, or TRAINABLETOKENS_LIBTORCH);
+/// otherwise the answer comes from what the build is.
 /// </summary>
 public static class DeviceCheck
 {
@@ -34,14 +35,14 @@ public static class DeviceCheck
         var problems = new List<(string, ConfigSeverity, string)>();
         if (device.StartsWith("cuda", System.StringComparison.Ordinal))
         {
-            if (BuildFlavour != "cuda")
+            if (BuildFlavour != "cuda" && !TorchRuntime.ResolveLocation().HasCuda)
             {
                 problems.Add(("device", ConfigSeverity.Error,
-                    $"device is '{device}', but this is the {BuildFlavour} build of the module, which has no CUDA. Use device: cpu, or build the module with './build.ps1 -Flavour cuda' on a machine with an NVIDIA GPU."));
+                    $"device is '{device}', but this is the {BuildFlavour} build of the module, which has no CUDA. Use device: cpu, set {LibTorchLocation.VariableName} to the torch/lib folder of an installed CUDA PyTorch, or build the module with './build.ps1 -Flavour cuda' on a machine with an NVIDIA GPU."));
                 return problems;
             }
             TorchRuntime.EnsureLoaded();
-            if (!torch.cuda.is_available())
+            if (!TorchRuntime.CudaAvailable)
             {
                 problems.Add(("device", ConfigSeverity.Error, $"device is '{device}', but CUDA is not available on this machine (no GPU, or no driver). Use device: cpu."));
                 return problems;

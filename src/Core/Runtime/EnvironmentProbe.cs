@@ -18,13 +18,17 @@ public static class EnvironmentProbe
         TorchRuntime.EnsureLoaded();
         var core = typeof(EnvironmentProbe).Assembly;
         string flavour = core.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TorchFlavour")?.Value ?? "cpu";
-        bool cuda = flavour == "cuda" && torch.cuda.is_available();
+        bool cuda = TorchRuntime.CudaAvailable;
+        var location = TorchRuntime.Location!;
         var (passed, ms) = RunComputeCheck();
         var nativeLib = Path.Combine(TorchRuntime.NativeDirectory, TorchRuntime.NativeLibraryFileName);
         return new EnvironmentReport(
             ModuleVersion: InformationalVersion(core),
             TorchSharpVersion: InformationalVersion(typeof(torch).Assembly),
-            LibTorchVersion: ThreePartVersion(torch.__version__),
+            LibTorchVersion: location.IsUserProvided ? location.Version ?? "unknown" : ThreePartVersion(torch.__version__),
+            LibTorchSource: location.Source,
+            LibTorchDirectory: location.Directory,
+            CudaAvailable: cuda,
             BuildFlavour: flavour,
             Backend: cuda ? "CUDA" : "CPU",
             CpuThreads: torch.get_num_threads(),
@@ -65,7 +69,7 @@ public static class EnvironmentProbe
 
         using var scope = torch.NewDisposeScope();
         var watch = Stopwatch.StartNew();
-        var product = torch.tensor(a, new long[] { n, n }).matmul(torch.tensor(b, new long[] { n, n }));
+        var product = torch.tensor(a, new long[] { n, n }, device: torch.CPU).matmul(torch.tensor(b, new long[] { n, n }, device: torch.CPU));
         var actual = product.data<float>().ToArray();
         watch.Stop();
         return (actual.SequenceEqual(expected), watch.Elapsed.TotalMilliseconds);

@@ -168,7 +168,8 @@ public sealed class ModelScorer : IDisposable
     /// <summary>Log-softmax over the vocabulary at every position of <paramref name="ids"/>, float32 [positions, vocab].</summary>
     private Tensor LogProbabilities(int[] ids)
     {
-        var input = tensor(ids.Select(i => (long)i).ToArray(), new long[] { 1, ids.Length }, device: _model.Device);
+        // On the CPU: the model checks the ids there and moves them, so no forward reads the device back.
+        var input = tensor(ids.Select(i => (long)i).ToArray(), new long[] { 1, ids.Length }, device: CPU);
         using var output = _model.Forward(input);
         return output.Logits[0].to(ScalarType.Float32).log_softmax(-1);
     }

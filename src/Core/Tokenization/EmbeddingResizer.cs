@@ -89,16 +89,16 @@ public static class EmbeddingResizer
         var old = checkpoint.Load(name);
         var dim = old.shape[1];
         var dtype = old.dtype;
-        var mean = plan.Init == NewRowInit.Random ? zeros(dim) : MeanOfTrainedRows(old);
-        using var generator = new Generator((ulong)seed);
+        var mean = plan.Init == NewRowInit.Random ? zeros(dim, device: CPU) : MeanOfTrainedRows(old);
+        using var generator = new Generator((ulong)seed, CPU);
         var count = plan.NewVocabSize - oldVocab;
         var added = plan.Init == NewRowInit.Random
-            ? randn(new long[] { count, dim }, ScalarType.Float32, generator: generator) * std
+            ? randn(new long[] { count, dim }, ScalarType.Float32, CPU, generator: generator) * std
             : mean.unsqueeze(0).expand(count, dim).clone();
         var result = cat(new[] { old, added.to(dtype) }, 0);
         foreach (var row in plan.ReinitialisedRows)
         {
-            var value = plan.Init == NewRowInit.Random ? randn(new long[] { dim }, ScalarType.Float32, generator: generator) * std : mean;
+            var value = plan.Init == NewRowInit.Random ? randn(new long[] { dim }, ScalarType.Float32, CPU, generator: generator) * std : mean;
             result[row] = value.to(dtype);
         }
         foreach (var (row, sources) in plan.RowSources)
@@ -106,7 +106,7 @@ public static class EmbeddingResizer
             if (sources.Length == 0) continue;
             foreach (var s in sources)
                 if (s < 0 || s >= oldVocab) throw new TokenIdOutOfRangeException(s, oldVocab);
-            var value = old.index_select(0, tensor(sources.Select(s => (long)s).ToArray())).to(ScalarType.Float32).mean(new long[] { 0 });
+            var value = old.index_select(0, tensor(sources.Select(s => (long)s).ToArray(), device: old.device)).to(ScalarType.Float32).mean(new long[] { 0 });
             result[row] = value.to(dtype);
         }
         return result.MoveToOuterDisposeScope();

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Training.Data;
 using static TorchSharp.torch;
@@ -23,14 +24,16 @@ internal static class EvaluationLoss
     }
 
     /// <summary>How many positions of <paramref name="batch"/> have a label (the first token of each example has none).</summary>
-    public static long Labelled(Batch batch) => batch.Labels[.., 1..].ne(TokenizedExample.IgnoreIndex).sum().item<long>();
+    public static long Labelled(Batch batch) => batch.LabelledCount;
 
     /// <summary>The summed loss and the labelled count over <paramref name="batches"/>, without gradients; each batch is disposed.</summary>
     public static (double Total, long Labelled) Over(CausalLanguageModel model, IEnumerable<Batch> batches)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        double total = 0;
+        // Each batch's float32 sum stays on the device until the end: one read back, not one per batch. They are
+        // added in double in batch order, as before.
+        var sums = new List<Tensor>();
         long labelled = 0;
         foreach (var batch in batches)
         {
@@ -38,9 +41,12 @@ internal static class EvaluationLoss
             {
                 using var inner = NewDisposeScope();
                 labelled += Labelled(batch);
-                total += Summed(model, batch).item<float>();
+                sums.Add(Summed(model, batch).detach().MoveToOuterDisposeScope());
             }
         }
+        double total = 0;
+        if (sums.Count > 0)
+            foreach (var sum in stack(sums.ToArray()).to(ScalarType.Float32).cpu().data<float>().ToArray()) total += sum; // sync: once per evaluation
         return (total, labelled);
     }
 }

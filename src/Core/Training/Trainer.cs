@@ -58,7 +58,7 @@ public static class Trainer
         }
         else
         {
-            using var generator = new Generator((ulong)train.Seed);
+            using var generator = new Generator((ulong)train.Seed, CPU);
             tuner.AddAdapter(adapterName, run.Adapter, generator);
             // The preflight's scan says whether any trained row starts untrained; only then is the loaded weight scanned again.
             if (run.Adapter.InitWeights && (run.UntrainedTokenIds is not { } untrained || run.Adapter.TokenIndices.Any(untrained.Contains)))

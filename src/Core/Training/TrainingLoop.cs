@@ -79,6 +79,27 @@ internal static class TrainingLoop
         var stopped = resumed?.TrainingStopped ?? false;
         double? evalLossBefore = resumed?.EvalLossBefore;
         var cancelled = false;
+        // Losses and norms stay on the device between the steps that need them (see StepReadback).
+        using var readback = new StepReadback();
+        StepValues? ReadBack()
+        {
+            StepValues? latest = null;
+            foreach (var read in readback.Read())
+            {
+                if (read.HasLabels && !double.IsFinite(read.Loss))
+                    throw new TrainingFailedException("LossNotFinite", ErrorKind.InvalidData,
+                        $"The loss became {read.Loss} at step {read.Step}. Lower learning_rate, or set max_grad_norm (for example 1.0). Nothing was written for this run after the last checkpoint.");
+                // A step whose tokens all lack labels (prompts longer than max_seq_length) has no loss: it adds none to the interval.
+                if (read.HasLabels)
+                {
+                    if (double.IsNaN(firstLoss)) firstLoss = read.Loss;
+                    lastLoss = read.Loss;
+                    interval = interval with { LossSum = interval.LossSum + read.Loss, LossSteps = interval.LossSteps + 1 };
+                }
+                latest = read;
+            }
+            return latest;
+        }
 
         // The files are rewritten whole (atomically), so their cost grows with the history: a logging step alone rewrites
         // them only once the time since the last write is 20 times what that write took (at most ~5% of the run), while
@@ -143,36 +164,30 @@ internal static class TrainingLoop
                         foreach (var batch in group) batch.Dispose();
                     }
                     var seconds = stepClock.Elapsed.TotalSeconds;
-                    if (result.HasLabels && !double.IsFinite(result.Loss))
-                        throw new TrainingFailedException("LossNotFinite", ErrorKind.InvalidData,
-                            $"The loss became {result.Loss} at step {step + 1}. Lower learning_rate, or set max_grad_norm (for example 1.0). Nothing was written for this run after the last checkpoint.");
                     inEpoch += group.Count;
                     step++;
                     trainedTokens += result.Tokens;
-                    // A step whose tokens all lack labels (prompts longer than max_seq_length) has no loss: it adds none to the interval.
-                    if (result.HasLabels)
-                    {
-                        if (double.IsNaN(firstLoss)) firstLoss = result.Loss;
-                        lastLoss = result.Loss;
-                        interval = interval with { LossSum = interval.LossSum + result.Loss, LossSteps = interval.LossSteps + 1 };
-                    }
+                    readback.Add(step, result.LossSums, result.Labelled, result.GradNorm);
                     interval = interval with { Tokens = interval.Tokens + result.Tokens, Seconds = interval.Seconds + seconds };
                     var last = step == totalSteps;
                     var epochEnded = inEpoch >= batchesPerEpoch;
                     var epochValue = Math.Round(epoch + (double)inEpoch / batchesPerEpoch, 4);
-                    var intervalLoss = interval.LossSteps > 0 ? interval.LossSum / interval.LossSteps : double.NaN;
                     var logged = step == 1 || last || step % train.LoggingSteps == 0;
+                    var evaluating = plan.IsDue(step, epochEnded, last);
+                    // Only where a value is logged, compared or saved is it read back; elsewhere the step's loss is NaN.
+                    var read = logged || evaluating || last || step % train.SaveSteps == 0 ? ReadBack() : null;
+                    var intervalLoss = read is not null && interval.LossSteps > 0 ? interval.LossSum / interval.LossSteps : double.NaN;
                     if (logged)
                     {
                         history.Add(new TrainingLogEntry
                         {
-                            Step = step, Epoch = epochValue, Loss = NullIfNaN(intervalLoss), LearningRate = schedule.At(step), GradNorm = result.GradNorm,
+                            Step = step, Epoch = epochValue, Loss = NullIfNaN(intervalLoss), LearningRate = schedule.At(step), GradNorm = read?.GradNorm,
                             TokensPerSecond = interval.Seconds > 0 ? interval.Tokens / interval.Seconds : null, ElapsedSeconds = Elapsed(),
                         });
                         interval = new TrainerState.LoggingInterval(0, 0, 0, 0);
                     }
                     double? evalLoss = null;
-                    if (plan.IsDue(step, epochEnded, last))
+                    if (evaluating)
                     {
                         evalLoss = Evaluate(s.Model, s.Data, train.PerDeviceEvalBatchSize, s.Device);
                         history.Add(EvalEntry(step, epochValue, evalLoss.Value, Elapsed()));
@@ -224,14 +239,16 @@ internal static class TrainingLoop
                     progress?.Report(new TrainingProgress(step, totalSteps, epochValue, intervalLoss, schedule.At(step),
                         seconds > 0 ? result.Tokens / seconds : 0, TimeSpan.FromSeconds(Elapsed()), logged, checkpoint)
                     {
-                        StepLoss = result.HasLabels ? result.Loss : double.NaN,
-                        GradNorm = result.GradNorm,
+                        StepLoss = read?.Loss ?? double.NaN,
+                        GradNorm = read?.GradNorm,
                         EvalLoss = evalLoss,
                     });
                     if (stopped) break;
                 }
                 epoch++;
             }
+            // A cancelled run's last steps still count in its first and last loss.
+            ReadBack();
             if (unwritten) WriteHistory();
         }
         catch
@@ -325,35 +342,30 @@ internal static class TrainingLoop
         Step = step, Epoch = epoch, EvalLoss = loss, EvalPerplexity = Math.Exp(loss), ElapsedSeconds = elapsed,
     };
 
-    private readonly record struct StepResult(double Loss, long Tokens, bool HasLabels, double? GradNorm);
+    /// <summary>A step's float32 loss sums per micro-batch and its gradient norm, still on the device (null without labels).</summary>
+    private readonly record struct StepResult(Tensor? LossSums, long Labelled, long Tokens, Tensor? GradNorm);
 
     /// <summary>One optimiser step over the micro-batches of <paramref name="group"/>. The loss is the mean over every
-    /// labelled token of the group (as Hugging Face does with num_items_in_batch), so accumulation does not change it.</summary>
+    /// labelled token of the group (as Hugging Face does with num_items_in_batch), so accumulation does not change it.
+    /// Nothing is read back from the device here: the counts come from the host, the loss and norm stay where they are.</summary>
     private static StepResult Step(CausalLanguageModel model, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters,
         IReadOnlyList<Batch> group, double learningRate, double maxGradNorm, bool gradientCheckpointing)
     {
         using var scope = NewDisposeScope();
         foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
         optimizer.zero_grad();
-        long labelled = 0, tokens = 0;
-        foreach (var batch in group)
-        {
-            labelled += EvaluationLoss.Labelled(batch);
-            tokens += batch.AttentionMask.sum().item<long>();
-        }
-        if (labelled == 0) return new StepResult(double.NaN, tokens, false, null);
-        double total = 0;
+        long labelled = group.Sum(EvaluationLoss.Labelled), tokens = group.Sum(b => b.TokenCount);
+        if (labelled == 0) return new StepResult(null, 0, tokens, null);
+        var sums = new List<Tensor>();
         foreach (var batch in group)
         {
             using var inner = NewDisposeScope();
-            total += BatchBackward.Run(model, batch, labelled, gradientCheckpointing).item<float>();
+            sums.Add(BatchBackward.Run(model, batch, labelled, gradientCheckpointing).MoveToOuterDisposeScope());
         }
         // The norm before clipping, as Hugging Face logs it; computed the same way when clipping is off.
-        double norm = maxGradNorm > 0
-            ? nn.utils.clip_grad_norm_(parameters, maxGradNorm)
-            : stack(parameters.Where(p => p.grad is not null).Select(p => p.grad!.norm()).ToArray()).norm().item<float>();
+        var norm = GradientClipping.ClipGradNorm(parameters, maxGradNorm);
         optimizer.step();
-        return new StepResult(total / labelled, tokens, true, norm);
+        return new StepResult(stack(sums.ToArray()).DetachFromDisposeScope(), labelled, tokens, norm.DetachFromDisposeScope());
     }
 
     /// <summary>The mean loss per labelled token over the evaluation data, without gradients.</summary>

@@ -53,7 +53,7 @@ public sealed class UntrainedRowSet
         var keepAll = trained == 0;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var sum = zeros(new[] { Dim }, ScalarType.Float64);
+        var sum = zeros(new[] { Dim }, ScalarType.Float64, CPU);
         var perChunk = RowScan.RowsPerChunk(Dim);
         for (long first = 0; first < RowCount; first += perChunk)
         {
@@ -66,7 +66,7 @@ public sealed class UntrainedRowSet
                 for (long i = 0; i < count; i++)
                     if (!_untrained.ContainsKey(first + i)) keep.Add(i);
                 if (keep.Count == 0) continue;
-                chunk = chunk.index_select(0, tensor(keep.ToArray()));
+                chunk = chunk.index_select(0, tensor(keep.ToArray(), device: CPU));
             }
             sum.add_(chunk.sum(new long[] { 0 })); // not sum(0): a literal 0 would bind to the ScalarType overload
         }

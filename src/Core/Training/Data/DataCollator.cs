@@ -28,6 +28,7 @@ public sealed class DataCollator
         TorchRuntime.EnsureLoaded();
         var length = examples.Max(e => e.InputIds.Count);
         if (PadToMultipleOf is { } m) length = (length + m - 1) / m * m;
+        long tokens = 0, labelled = 0;
         var ids = new long[examples.Count * length];
         var mask = new long[ids.Length];
         var labels = new long[ids.Length];
@@ -42,12 +43,14 @@ public sealed class DataCollator
                 ids[b * length + t] = e.InputIds[t];
                 mask[b * length + t] = 1;
                 labels[b * length + t] = e.Labels[t];
+                if (t > 0 && e.Labels[t] != TokenizedExample.IgnoreIndex) labelled++;
             }
+            tokens += e.InputIds.Count;
         }
         using var scope = NewDisposeScope();
         var shape = new long[] { examples.Count, length };
         var target = device ?? CPU;
-        var batch = new Batch(tensor(ids, shape).to(target), tensor(mask, shape).to(target), tensor(labels, shape).to(target));
+        var batch = new Batch(tensor(ids, shape, device: CPU), tensor(mask, shape, device: CPU), tensor(labels, shape, device: CPU).to(target), tokens, labelled);
         batch.InputIds.MoveToOuterDisposeScope();
         batch.AttentionMask.MoveToOuterDisposeScope();
         batch.Labels.MoveToOuterDisposeScope();

@@ -81,7 +81,7 @@ public sealed class LoraLinear : ILinearLayer, IDisposable
         var a = init == LoraInit.Gaussian
             ? randn(new[] { rank, InFeatures }, ScalarType.Float32, CPU, generator: generator).div_(rank)
             : KaimingUniform(rank, InFeatures, generator);
-        var b = init == LoraInit.Random ? KaimingUniform(OutFeatures, rank, generator) : zeros(new[] { OutFeatures, (long)rank }, ScalarType.Float32);
+        var b = init == LoraInit.Random ? KaimingUniform(OutFeatures, rank, generator) : zeros(new[] { OutFeatures, (long)rank }, ScalarType.Float32, CPU);
         var weights = new LoraWeights(name, a.to(Weight.device), b.to(Weight.device), scaling, dropout);
         Remove(name);
         _adapters[name] = weights;
@@ -130,7 +130,7 @@ public sealed class LoraLinear : ILinearLayer, IDisposable
         var toMerge = names.Where(n => _adapters.ContainsKey(n) && !_merged.Contains(n)).ToList();
         if (safe)
             foreach (var name in toMerge)
-                if (!Weight.to(ScalarType.Float32).add(_adapters[name].Delta()).isfinite().all().item<bool>())
+                if (!Weight.to(ScalarType.Float32).add(_adapters[name].Delta()).isfinite().all().item<bool>()) // sync: a merge check, once per merge
                     throw new InvalidAdapterException(
                         $"Merging adapter '{name}' would put NaN or infinite values into {Path}; the merge was refused and the weight is unchanged.", name);
         foreach (var name in toMerge)

@@ -135,14 +135,36 @@ public sealed class EvaluationAndResumeTests : IDisposable
         var result = Trainer.Run(new TrainingRequest(run), new SyncProgress(steps.Add));
         var logged = result.LossHistory.Where(e => e.Loss is not null).ToList();
         Assert.Equal(new[] { 1, 3, 6 }, logged.Select(e => e.Step));
+        // Every step's own loss, from the same run logged at every step (the same seed: the same steps).
+        var each = Trainer.Run(new TrainingRequest(Run("each", t => t with { EvalSplit = 0, EvalStrategy = null, EvalSteps = null, LoadBestModelAtEnd = false, LoggingSteps = 1, MaxSteps = 6, SaveSteps = 100 })))
+            .LossHistory.Where(e => e.Loss is not null).Select(e => e.Loss!.Value).ToList();
+        Assert.Equal(6, each.Count);
         // Step 1 is logged alone; the interval after it holds steps 2 and 3, the next 4 to 6.
-        Assert.Equal(steps[0].StepLoss, logged[0].Loss!.Value, 12);
-        Assert.Equal((steps[1].StepLoss + steps[2].StepLoss) / 2, logged[1].Loss!.Value, 12);
-        Assert.Equal((steps[3].StepLoss + steps[4].StepLoss + steps[5].StepLoss) / 3, logged[2].Loss!.Value, 12);
+        Assert.Equal(each[0], logged[0].Loss!.Value, 12);
+        Assert.Equal((each[1] + each[2]) / 2, logged[1].Loss!.Value, 12);
+        Assert.Equal((each[3] + each[4] + each[5]) / 3, logged[2].Loss!.Value, 12);
         Assert.Equal(logged[2].Loss!.Value, steps[5].Loss, 12);
         Assert.Equal(logged[2].Loss!.Value, result.FinalLoss, 12);
+        Assert.Equal(each[5], steps[5].StepLoss, 12);
         Assert.NotEqual(steps[5].StepLoss, steps[5].Loss);
         Assert.All(logged, e => Assert.True(e.GradNorm > 0));
+    }
+
+    [Fact]
+    public void Steps_between_logging_steps_read_nothing_back_from_the_device()
+    {
+        // Issue 13: reading the loss and the gradient norm every step makes a GPU wait for itself every step. They are
+        // read where something is logged, evaluated or saved; the steps between report no loss yet.
+        var steps = new List<TrainingProgress>();
+        var run = Run("deferred", t => t with { EvalSplit = 0, EvalStrategy = null, EvalSteps = null, LoadBestModelAtEnd = false, LoggingSteps = 3, MaxSteps = 7, SaveSteps = 5, SaveTotalLimit = 3 });
+        Trainer.Run(new TrainingRequest(run), new SyncProgress(steps.Add));
+        Assert.Equal(new[] { 1, 3, 5, 6, 7 }, steps.Where(p => !double.IsNaN(p.StepLoss)).Select(p => p.Step));
+        Assert.Equal(new[] { 1, 3, 5, 6, 7 }, steps.Where(p => p.GradNorm is not null).Select(p => p.Step));
+        Assert.All(steps.Where(p => p.Step is 2 or 4), p => Assert.True(double.IsNaN(p.Loss)));
+        // The checkpoint at step 5 (not a logging step) read steps 4 and 5: its interval holds both losses.
+        var state = TrainerState.Read(Path.Combine(run.Training.OutputDir!, "checkpoint-5"));
+        Assert.Equal(2, state.Interval!.LossSteps);
+        Assert.True(double.IsFinite(state.Interval.LossSum) && state.Interval.LossSum > 0);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class MemoryBackwardTests : IDisposable
         var mask = tensor(Enumerable.Repeat(1L, 16).Concat(Enumerable.Repeat(0L, 4)).ToArray(), new long[] { 2, 10 });
         var labels = ids.clone().masked_fill(mask.eq(0), TokenizedExample.IgnoreIndex);
         labels[0, 1] = TokenizedExample.IgnoreIndex;
-        return new Batch(ids, mask, labels);
+        return new Batch(ids, mask, labels, mask.sum().item<long>(), labels[.., 1..].ne(TokenizedExample.IgnoreIndex).sum().item<long>());
     }
 
     /// <summary>The loss as the trainer computed it before: whole [batch, seq, vocab] logits from Forward, float32.</summary>

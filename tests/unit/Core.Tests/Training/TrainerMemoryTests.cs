@@ -99,7 +99,7 @@ public sealed class TrainerMemoryTests : IDisposable
         Assert.Equal(2, parameters.Count);
         using var optimizer = optim.AdamW(parameters, lr: 0.05);
         var ids = tensor(new long[] { 3, 5, 9, 6, 11, 5, 40, 6, 17, 5, 2, 6 }, new long[] { 1, 12 });
-        using var batch = new Batch(ids, ones_like(ids), ids.clone());
+        using var batch = new Batch(ids, ones_like(ids), ids.clone(), ids.numel(), ids.numel() - 1);
         var losses = new double[6];
         foreach (var checkpointing in new[] { false, true })
         {
