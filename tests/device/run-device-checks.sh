@@ -116,7 +116,11 @@ fi
 
 # ---- 2. ABI: does TorchSharp's wrapper resolve against this libtorch? else rebuild it here ---------------------------
 undefined_symbols() { # count of symbols of the wrapper that do not resolve against $LIBTORCH
-  LD_LIBRARY_PATH="$LIBTORCH" ldd -r "$1" 2>&1 | grep -c 'undefined symbol' || true
+  if command -v ldd >/dev/null 2>&1; then
+    LD_LIBRARY_PATH="$LIBTORCH" ldd -r "$1" 2>&1 | grep -c 'undefined symbol' || true
+  else # no ldd: bind every symbol at load (RTLD_NOW) instead; 1 when that fails
+    LD_LIBRARY_PATH="$LIBTORCH" "$PY" -c "import ctypes, os, sys; ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)" "$1" >/dev/null 2>&1 && echo 0 || echo 1
+  fi
 }
 
 # Builds libLibTorchSharp.so from TorchSharp's src/Native (carried as torchsharp-native.tgz) against the machine's
