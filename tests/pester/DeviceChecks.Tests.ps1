@@ -76,7 +76,7 @@ Describe 'run-device-checks.sh' {
         ($run.Summary -join "`n") | Should -Match 'skip lora: .*lora-cases.tgz was not carried'
     }
 
-    It 'rebuilds the native wrapper from the carried sources when the libtorch lacks one of its symbols, then uses it' {
+    It 'rebuilds the native wrapper from the carried sources when the libtorch lacks one of its symbols, leaves out a source that does not compile, and uses it' {
         # A wrapper linked against an "old" libtorch (old_api), a machine libtorch that has only new_api, and wrapper
         # sources that call new_api: ldd -r finds old_api missing, the script compiles the sources against the
         # machine's headers and libraries, and the harness runs with the rebuilt library.
@@ -95,6 +95,7 @@ tar czf carry/harness.tgz -C h harness
 echo '#pragma once' > ts/src/Native/Stdafx.h
 printf '#include "../Stdafx.h"\n#include "torch/torch.h"\nextern "C" int THSTorch_x(void){return new_api();}\n' > ts/src/Native/LibTorchSharp/THSTorch.cpp
 echo 'int crc(void){return 0;}' > ts/src/Native/LibTorchSharp/crc32c.c
+echo 'this is not C++' > ts/src/Native/LibTorchSharp/THSVision.cpp
 echo 'stand-in sources' > ts/COMMIT; tar czf carry/torchsharp-native.tgz -C ts .
 '@ _ (New-Item -ItemType Directory -Force $fake).FullName
         $LASTEXITCODE | Should -Be 0
@@ -104,6 +105,7 @@ echo 'stand-in sources' > ts/COMMIT; tar czf carry/torchsharp-native.tgz -C ts .
         $abi = Get-Content -Raw (Join-Path $run.Work 'details/abi.log')
         $abi | Should -Match ': 1 undefined symbols'
         $abi | Should -Match 'undefined symbol: old_api'
+        $abi | Should -Match 'left out THSVision.cpp: .*error'
         $abi | Should -Match 'built .*libLibTorchSharp.so: 0 undefined symbols'
         $abi | Should -Match 'the harness now uses the rebuilt wrapper'
         Get-Content -Raw (Join-Path $run.Work 'details/harness-env.log') | Should -Match ([regex]::Escape("stand-in harness --libtorch $fake/new/torch/lib env"))
@@ -190,8 +192,21 @@ Describe 'DeviceHarness on this CPU (the libtorch named by --libtorch)' {
         (Get-Content -Raw (Join-Path $cases 'lora-tt-map-untied/case.json') | ConvertFrom-Json).peft_config.trainable_token_indices.lm_head | Should -Be @(7)
     }
 
+    It 'summarises the benchmark per shape: ours against PEFT, an out-of-memory run as such' -Skip:(-not $HasPython) {
+        $bench = Join-Path $TestDrive 'bench.jsonl'
+        @(
+            '{"impl":"trainable-tokens-ours","label":"qwen3-8b","device":"cuda","batch":1,"seq":2048,"ok":true,"median_step_s":0.5,"peak_memory_bytes":32212254720}'
+            '{"impl":"trainable-tokens-peft","label":"qwen3-8b","device":"cuda","batch":1,"seq":2048,"ok":false,"oom":true,"peak_memory_bytes":1}'
+            '{"impl":"trainable-tokens-ours","label":"llama-3.2-1b","device":"cpu","batch":1,"seq":128,"ok":true,"median_step_s":2.0,"peak_memory_bytes":3221225472}'
+            '{"impl":"trainable-tokens-peft","label":"llama-3.2-1b","device":"cpu","batch":1,"seq":128,"ok":true,"median_step_s":3.0,"peak_memory_bytes":6442450944}'
+        ) | Set-Content $bench
+        $lines = & python3 (Join-Path $Root 'tests/device/summarise_bench.py') $bench
+        $lines[0] | Should -Be 'bench qwen3-8b cuda 1x2048: ours 0.500 s/step, peak 30.00 GiB; peft out of memory'
+        $lines[1] | Should -Be "bench llama-3.2-1b cpu 1x128: ours 2.000 s/step, peak 3.00 GiB; peft 3.000 s/step, peak 6.00 GiB; ours 1.50x PEFT's speed, PEFT's peak +3.00 GiB against ours"
+    }
+
     It 'the Python sides parse' -Skip:(-not $HasPython) {
-        foreach ($file in 'tests/device/peft_step_bench.py', 'tests/reference/check_lora_peft.py', 'tests/reference/check_against_peft.py', 'tests/reference/check_against_transformers.py') {
+        foreach ($file in 'tests/device/peft_step_bench.py', 'tests/device/summarise_bench.py', 'tests/reference/check_lora_peft.py', 'tests/reference/check_against_peft.py', 'tests/reference/check_against_transformers.py') {
             $text = & python3 -c "import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])" (Join-Path $Root $file) 2>&1 | Out-String
             $LASTEXITCODE | Should -Be 0 -Because "$file`: $text"
         }
