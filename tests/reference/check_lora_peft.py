@@ -50,9 +50,12 @@ def ours_to_peft(name, d, case):
         warnings.simplefilter("always")
         model = PeftModel.from_pretrained(load(os.path.join(d, "model")), os.path.join(d, "ours-adapter"))
     key_warnings = [str(w.message) for w in caught if "adapter keys" in str(w.message) or "unexpected" in str(w.message).lower()]
-    diff = (logits_of(model, case["input_ids"]) - load_file(os.path.join(d, "ours-with-adapter.safetensors"))["logits"]).abs().max().item()
-    ok = diff <= TOL and not key_warnings
-    print(f"{'ok  ' if ok else 'FAIL'} ours->peft {name}: logits max|diff| {diff:.3e}; key warnings {key_warnings or 'none'}")
+    ours = load_file(os.path.join(d, "ours-with-adapter.safetensors"))
+    diff = (logits_of(model, case["input_ids"]) - ours["logits"]).abs().max().item()
+    merged = (logits_of(model.merge_and_unload(), case["input_ids"]) - ours["merged_logits"]).abs().max().item()
+    ok = diff <= TOL and merged <= TOL and not key_warnings
+    print(f"{'ok  ' if ok else 'FAIL'} ours->peft {name}: logits max|diff| {diff:.3e}; PEFT's merge_and_unload against our merge "
+          f"{merged:.3e}; key warnings {key_warnings or 'none'}")
     return 0 if ok else 1
 
 

@@ -94,7 +94,10 @@ internal static class LoraCases
                 continue;
             }
             using var output = model.Forward(tensor(InputIds, new long[] { 1, InputIds.Length }));
-            TensorFiles.Write(Path.Combine(dir, "ours-with-adapter.safetensors"), new Dictionary<string, Tensor> { ["logits"] = output.Logits });
+            lora.Merge();
+            using var merged = model.Forward(tensor(InputIds, new long[] { 1, InputIds.Length }));
+            TensorFiles.Write(Path.Combine(dir, "ours-with-adapter.safetensors"),
+                new Dictionary<string, Tensor> { ["logits"] = output.Logits, ["merged_logits"] = merged.Logits });
             Console.WriteLine($"lora case {c.Name} written");
         }
         return 0;
@@ -133,9 +136,18 @@ internal static class LoraCases
             var reference = TensorFiles.Read(Path.Combine(dir, "reference.safetensors"));
             double d = TensorFiles.MaxDiff(output.Logits, reference["logits"]);
             bool ok = d <= Tolerance;
+            var merged = "no merged logits in the reference";
+            if (reference.TryGetValue("merged_logits", out var mergedReference))
+            {
+                lora.Merge();
+                using var mergedOutput = model.Forward(tensor(InputIds, new long[] { 1, InputIds.Length }));
+                double m = TensorFiles.MaxDiff(mergedOutput.Logits, mergedReference);
+                ok &= m <= Tolerance;
+                merged = $"merged logits max|diff| {m:E3}";
+            }
             checkedCount++;
             if (!ok) failures++;
-            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} peft->ours {name} ({device.type}): logits max|diff| {d:E3}");
+            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} peft->ours {name} ({device.type}): logits max|diff| {d:E3}; {merged}");
         }
         Console.WriteLine($"lora peft->ours: {checkedCount} compared, {failures} failed");
         return failures == 0 ? 0 : 1;
