@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using TorchSharp.Modules;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Tuners.Lora;
@@ -42,6 +43,12 @@ internal sealed class LoraTraining : ITrainingTuner
         {
             using var generator = new Generator((ulong)seed);
             tuner.AddAdapter(name, config, generator);
+            // Until LoraModel trains token rows, its parameters are only the pairs: the adapter would list rows it never trained.
+            var pairs = 2 * tuner.Layers.Values.Count(l => l.Adapters.ContainsKey(name));
+            if ((config.TrainableTokenIndices is not null || config.TrainableTokenIndicesByModule is not null) && tuner.TrainableParameters(name).Count == pairs)
+                throw new TrainingFailedException("LoraTokenRowsNotTrained", ErrorKind.InvalidArgument,
+                    "lora.trainable_token_indices is set, but this version's LoRA tuner does not train token rows yet, so the adapter would list rows it never trained. " +
+                    "Remove trainable_token_indices to train LoRA alone, or train the rows in a run with a trainable_tokens section.", "lora.trainable_token_indices");
             return new LoraTraining(tuner, name);
         }
         catch

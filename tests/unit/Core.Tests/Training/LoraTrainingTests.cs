@@ -215,6 +215,17 @@ public sealed class LoraTrainingTests : IDisposable
         Assert.Contains("TRAINABLE_TOKENS adapter, but this run trains LORA", e.Message);
     }
 
+    [Fact]
+    public void A_lora_run_with_token_rows_is_refused_while_the_lora_tuner_cannot_train_them_and_writes_nothing()
+    {
+        // Remove this test when LoraModel trains trainable_token_indices (branch lora-core): then such a run trains.
+        var run = Run("rows", t => t with { LoadBestModelAtEnd = false, MaxSteps = 2 }, Lora() with { TrainableTokenIndices = System.Text.Json.JsonSerializer.SerializeToElement(new[] { 10002 }) });
+        var e = Assert.Throws<TrainingFailedException>(() => Train(run));
+        Assert.Equal("lora.trainable_token_indices", e.Target);
+        Assert.Contains("does not train token rows yet", e.Message);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "rows")) && Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "rows")).Any());
+    }
+
     private static ConfigFinding Refused(Action train) =>
         Assert.Single(Assert.Throws<InvalidConfigException>(train).Findings, f => f.Severity == ConfigSeverity.Error);
 
