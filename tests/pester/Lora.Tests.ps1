@@ -103,6 +103,14 @@ Describe 'LoRA runs' {
         (Get-Content (Join-Path $work 'part-out/checkpoint-4/trainer_state.json') | ConvertFrom-Json).peft_type | Should -Be 'LORA'
     }
 
+    It 'the shipped examples/lora.run.yaml checks clean and trains' {
+        $example = Join-Path $examples 'lora.run.yaml'
+        @(Test-TrainableTokensConfig -Path $example | Where-Object Severity -eq 'Error') | Should -BeNullOrEmpty
+        $result = Start-TokenTraining -Path $example -MaxSteps 2 -OutputPath (Join-Path $work 'example-out')
+        $result.Steps | Should -Be 2
+        (Get-TokenAdapter $result.AdapterFolder).Rank | Should -Be 8
+    }
+
     It 'refuses to resume a LoRA checkpoint with another rank, naming -Resume' {
         $run = New-LoraRun 'otherrank' @{ Rank = 8; OutputDir = (Join-Path $work 'whole-out'); OverwriteOutputDir = $true }
         Start-TokenTraining -Path $run -Resume latest -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
