@@ -20,8 +20,8 @@
     Examples    = @(
         @{
             Title   = 'See what a LoRA adapter adapts'
-            Code    = '$a = Get-TokenAdapter ./out/lora; "r $($a.Rank), alpha $($a.LoraAlpha): $($a.Modules -join '', '')"'
-            Remarks = 'For an adapter trained from a lora section (New-TrainableTokensConfig -Method Lora): its rank and alpha and the projections it holds pairs for, such as model.layers.0.self_attn.q_proj.'
+            Code    = '$trained = Start-TokenTraining ./examples/lora.run.yaml -MaxSteps 2 -OutputPath ./out/lora; $a = Get-TokenAdapter $trained.AdapterFolder; "r $($a.Rank), alpha $($a.LoraAlpha): $($a.Modules -join '', '')"'
+            Remarks = 'Trains the shipped LoRA example for two steps, then shows the adapter''s rank and alpha and the projections it holds pairs for: r 8, alpha 16: model.layers.0.self_attn.q_proj, model.layers.0.self_attn.v_proj, ...'
         }
         @{
             Title   = 'Look at an adapter'
