@@ -1,8 +1,9 @@
 @{
-    Synopsis    = 'Describes a Trainable Tokens adapter folder: its config, tensor names, shapes, dtype and token ids.'
+    Synopsis    = 'Describes an adapter folder (Trainable Tokens or LoRA): its config, tensor names, shapes, dtype, token ids, and a LoRA adapter''s rank, alpha and targets.'
     Description = @(
         'Get-TokenAdapter reads adapter_config.json and adapter_model.safetensors (no model) and returns one object per folder: PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, the tensors (name, module path, shape, dtype), Modules (the modules with rows of their own, such as model.embed_tokens and lm_head), HeadRows, and any config keys from newer PEFT versions that this module keeps but does not interpret.'
         'HeadRows says what the adapter does with the LM head: None (no lm_head entry), Own (the head''s own rows, from target_modules [embed_tokens, lm_head] on an untied model; such a model can then predict the new tokens) or TiedCopy (an lm_head entry that repeats the embedding''s rows, as PEFT 0.20+ and this module save a tied model''s adapter). Only when the file has both entries are their rows read and compared; an lm_head entry that differs from the embedding''s while target_modules does not name lm_head is an error naming both keys, as Merge-TokenAdapter and loading refuse it.'
+        'A LoRA adapter (peft_type LORA) gives a LoraAdapterSummary instead: PeftType, Rank (r), LoraAlpha, LoraDropout, UseRslora, TargetModules as written in adapter_config.json, Modules (the projections the file holds pairs for: the targets as resolved when it was trained) with their Ranks, TokenIndices and TokenIndicesByModule (trainable_token_indices, when it trains token rows too), BaseModelNameOrPath, PeftVersion, Tensors and ExtraConfigKeys.'
         'Use it to check an adapter from Python before merging it, or to pick the token ids of an adapter for a config.'
     )
     Parameters  = @{
@@ -14,8 +15,14 @@
     )
     Outputs     = @(
         @{ Type = 'TrainableTokens.AdapterSummary'; Description = 'Path, PeftType, TokenIndices, TargetModules, InitWeights, BaseModelNameOrPath, PeftVersion, Tensors, Modules, HeadRows and ExtraConfigKeys.' }
+        @{ Type = 'TrainableTokens.LoraAdapterSummary'; Description = 'For a LoRA adapter: Path, PeftType, Rank, LoraAlpha, LoraDropout, UseRslora, TargetModules, ExcludeModules, Modules, Ranks, TokenIndices, TokenIndicesByModule, BaseModelNameOrPath, PeftVersion, Tensors and ExtraConfigKeys.' }
     )
     Examples    = @(
+        @{
+            Title   = 'See what a LoRA adapter adapts'
+            Code    = '$trained = Start-TokenTraining ./examples/lora.run.yaml -MaxSteps 2 -OutputPath ./out/lora; $a = Get-TokenAdapter $trained.AdapterFolder; "r $($a.Rank), alpha $($a.LoraAlpha): $($a.Modules -join '', '')"'
+            Remarks = 'Trains the shipped LoRA example for two steps, then shows the adapter''s rank and alpha and the projections it holds pairs for: r 8, alpha 16: model.layers.0.self_attn.q_proj, model.layers.0.self_attn.v_proj, ...'
+        }
         @{
             Title   = 'Look at an adapter'
             Code    = 'Get-TokenAdapter ./examples/adapters/quickstart'

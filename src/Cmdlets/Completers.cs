@@ -40,6 +40,7 @@ public sealed class SchemaValueCompleter : IArgumentCompleter
         "dtype" => TrainableTokens.Core.Configuration.TrainingConfig.DtypeValues,
         "lrschedulertype" => TrainableTokens.Core.Configuration.TrainingConfig.LrSchedulerTypeValues,
         "evalstrategy" => TrainableTokens.Core.Configuration.TrainingConfig.EvalStrategyValues,
+        "bias" => TrainableTokens.Core.Configuration.LoraConfig.BiasValues,
         _ => Array.Empty<string>(),
     };
 }

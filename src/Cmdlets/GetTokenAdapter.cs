@@ -5,9 +5,10 @@ using TrainableTokens.Core.Tuners.TrainableTokens;
 
 namespace TrainableTokens.Cmdlets;
 
-/// <summary>Describes an adapter folder (PEFT format): config, tensor names, shapes, dtype, token ids.</summary>
+/// <summary>Describes an adapter folder (PEFT format): config, tensor names, shapes, dtype, token ids; LoRA adapters with
+/// their rank, alpha, targets and token rows.</summary>
 [Cmdlet(VerbsCommon.Get, "TokenAdapter")]
-[OutputType("TrainableTokens.Core.Tuners.TrainableTokens.AdapterSummary")]
+[OutputType("TrainableTokens.Core.Tuners.TrainableTokens.AdapterSummary", "TrainableTokens.Core.Tuners.Lora.LoraAdapterSummary")]
 public sealed class GetTokenAdapter : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -32,5 +33,6 @@ public sealed class GetTokenAdapter : PSCmdlet
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static object Read(string folder) => AdapterSummary.Read(folder);
+    private static object Read(string folder) =>
+        (object?)TrainableTokens.Core.Tuners.Lora.LoraAdapterSummary.TryRead(folder) ?? AdapterSummary.Read(folder);
 }

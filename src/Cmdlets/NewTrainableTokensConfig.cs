@@ -9,9 +9,10 @@ using TrainableTokens.Core.Configuration;
 namespace TrainableTokens.Cmdlets;
 
 /// <summary>
-/// Makes a run config (the trainable_tokens and training sections) from parameters, checks it against the schema, and
-/// returns it or writes it as a YAML run file. Parameters are the schema's settings in PascalCase; a Pester test keeps
-/// the two in step.
+/// Makes a run config (the trainable_tokens or, with -Method Lora, the lora section, and the training section) from
+/// parameters, checks it against the schema, and returns it or writes it as a YAML run file. Parameters are the schema's
+/// settings in PascalCase (LoRA's r, lora_alpha and lora_dropout are -Rank, -Alpha and -Dropout); a Pester test keeps
+/// the two in step. One cmdlet for both methods, as the training settings are the same for both.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "TrainableTokensConfig", SupportsShouldProcess = true, DefaultParameterSetName = ObjectSet)]
 [OutputType("TrainableTokens.Core.Configuration.RunConfig", ParameterSetName = new[] { ObjectSet })]
@@ -20,6 +21,11 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
 {
     private const string ObjectSet = "Object";
     private const string FileSet = "File";
+
+    /// <summary>The method the run trains: token rows (trainable_tokens, the default) or a LoRA adapter (lora).</summary>
+    [Parameter]
+    [ValidateSet("TrainableTokens", "Lora")]
+    public string Method { get; set; } = "TrainableTokens";
 
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Id", "TokenIndices")]
@@ -40,6 +46,23 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     [Parameter] public SwitchParameter IncludeOutputHead { get; set; }
 
     [Parameter] public bool InitWeights { get; set; }
+
+    // The lora section (-Method Lora), PEFT's LoraConfig fields.
+    [Parameter, Alias("R")] public int Rank { get; set; }
+    [Parameter, Alias("LoraAlpha")] public double Alpha { get; set; }
+    [Parameter, Alias("LoraDropout")] public double Dropout { get; set; }
+    [Parameter, ValidateNotNullOrEmpty] public string[] ExcludeModule { get; set; } = Array.Empty<string>();
+    [Parameter] public SwitchParameter UseRslora { get; set; }
+    [Parameter, ArgumentCompleter(typeof(SchemaValueCompleter))] public string Bias { get; set; } = "";
+    [Parameter, ValidateSet("true", "false", "gaussian")] public string InitLoraWeights { get; set; } = "";
+    [Parameter, ValidateNotNullOrEmpty] public int[] LayersToTransform { get; set; } = Array.Empty<int>();
+    [Parameter, ValidateNotNullOrEmpty] public string[] LayersPattern { get; set; } = Array.Empty<string>();
+    [Parameter, ValidateNotNull] public System.Collections.Hashtable RankPattern { get; set; } = new();
+    [Parameter, ValidateNotNull] public System.Collections.Hashtable AlphaPattern { get; set; } = new();
+    [Parameter, ValidateNotNullOrEmpty] public string[] ModulesToSave { get; set; } = Array.Empty<string>();
+    /// <summary>trainable_token_indices as a map of module name to ids (the list form is -TokenIndex).</summary>
+    [Parameter, ValidateNotNull] public System.Collections.Hashtable TokenIndexByModule { get; set; } = new();
+    [Parameter] public SwitchParameter EnsureWeightTying { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true), Alias("Model"), ArgumentCompleter(typeof(ModelFolderCompleter))]
     public string BaseModel { get; set; } = "";
@@ -156,13 +179,21 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
     /// </summary>
     private bool SelectTokens(Dictionary<string, object> settings)
     {
-        bool byText = settings.ContainsKey(nameof(Token)), head = IncludeOutputHead.IsPresent;
-        if (!settings.ContainsKey(nameof(TokenIndex)) && !byText)
+        bool byText = settings.ContainsKey(nameof(Token)), head = IncludeOutputHead.IsPresent, lora = IsLora;
+        if (!lora && LoraParameters.FirstOrDefault(settings.ContainsKey) is { } loraOnly)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(
+                $"-{loraOnly} is a LoRA setting; add -Method Lora to make a LoRA run config, or leave -{loraOnly} out."),
+                "LoraParameterWithoutLora", ErrorCategory.InvalidArgument, null));
+        if (lora && head && settings.ContainsKey(nameof(TokenIndexByModule)))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(
+                "-IncludeOutputHead and -TokenIndexByModule both say which modules' rows are trained; give one of them."),
+                "OutputHeadWithModuleMap", ErrorCategory.InvalidArgument, null));
+        if (!lora && !settings.ContainsKey(nameof(TokenIndex)) && !byText)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(
                 "Give the tokens to train: -TokenIndex with their ids, or -Token with their text and -Model with the model folder."),
                 "NoTokens", ErrorCategory.InvalidArgument, null));
         var model = settings.ContainsKey(nameof(BaseModel)) ? GetUnresolvedProviderPathFromPSPath(BaseModel) : null;
-        if (model is null && (byText || (head && TargetModule.Length == 0)))
+        if (model is null && (byText || (head && (lora || TargetModule.Length == 0))))
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(byText
                 ? "-Token needs -Model (or -BaseModel): the model folder whose tokenizer turns the strings into ids."
                 : "-IncludeOutputHead needs -Model (or -BaseModel) to name the input embedding beside lm_head, or -TargetModule with its name (for example -TargetModule embed_tokens)."),
@@ -177,7 +208,15 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
                 if (problems.Count > 0) return false;
                 TokenIndex = TokenIndex.Concat(ids).ToArray();
             }
-            if (head)
+            if (head && lora)
+            {
+                // LoRA's trainable_token_indices names the modules in a map: the same ids for the embedding and the head.
+                var modules = WithOutputHead(Array.Empty<string>(), model);
+                TokenIndexByModule = new System.Collections.Hashtable();
+                foreach (var module in modules) TokenIndexByModule[module] = TokenIndex;
+                settings[nameof(TokenIndexByModule)] = TokenIndexByModule;
+            }
+            else if (head)
             {
                 TargetModule = WithOutputHead(TargetModule, model);
                 settings[nameof(TargetModule)] = TargetModule;
@@ -189,6 +228,16 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
         }
         return true;
     }
+
+    private bool IsLora => string.Equals(Method, "Lora", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The parameters that set the lora section; given without -Method Lora they are an error.</summary>
+    private static readonly string[] LoraParameters =
+    {
+        nameof(Rank), nameof(Alpha), nameof(Dropout), nameof(ExcludeModule), nameof(UseRslora), nameof(Bias), nameof(InitLoraWeights),
+        nameof(LayersToTransform), nameof(LayersPattern), nameof(RankPattern), nameof(AlphaPattern), nameof(ModulesToSave),
+        nameof(TokenIndexByModule), nameof(EnsureWeightTying),
+    };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (int[] Ids, IReadOnlyList<Exception> Problems) Lookup(string model, string[] tokens)
@@ -249,9 +298,70 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
             ResumeFromCheckpoint = Get(nameof(ResumeFromCheckpoint), d.ResumeFromCheckpoint),
             LoggingSteps = Get(nameof(LoggingSteps), d.LoggingSteps),
         };
-        var config = new RunConfig { TrainableTokens = tokens, Training = training };
+        var config = p.IsLora
+            ? new RunConfig { Lora = LoraSection(p, bound), Training = training }
+            : new RunConfig { TrainableTokens = tokens, Training = training };
         var findings = config.Validate().Select(f => (f.Severity == ConfigSeverity.Error, f.Field, f.Message)).ToList();
         return (config, findings);
+    }
+
+    /// <summary>The lora section from -Rank, -Alpha, ... (PEFT's defaults for what is left out).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TrainableTokens.Core.Configuration.LoraConfig LoraSection(NewTrainableTokensConfig p, IDictionary<string, object> bound)
+    {
+        var d = new TrainableTokens.Core.Configuration.LoraConfig();
+        bool Has(string name) => bound.ContainsKey(name);
+        System.Text.Json.JsonElement? TokenIds()
+        {
+            if (Has(nameof(TokenIndexByModule))) return Json(p.TokenIndexByModule);
+            if (p.TokenIndex.Length > 0) return System.Text.Json.JsonSerializer.SerializeToElement(p.TokenIndex);
+            return null;
+        }
+        return d with
+        {
+            R = Has(nameof(Rank)) ? p.Rank : d.R,
+            LoraAlpha = Has(nameof(Alpha)) ? p.Alpha : d.LoraAlpha,
+            LoraDropout = Has(nameof(Dropout)) ? p.Dropout : d.LoraDropout,
+            TargetModules = Has(nameof(TargetModule)) ? TargetsOf(p.TargetModule) : d.TargetModules,
+            ExcludeModules = Has(nameof(ExcludeModule)) ? TargetsOf(p.ExcludeModule) : d.ExcludeModules,
+            UseRslora = Has(nameof(UseRslora)) ? p.UseRslora.IsPresent : d.UseRslora,
+            Bias = Has(nameof(Bias)) ? p.Bias : d.Bias,
+            InitLoraWeights = Has(nameof(InitLoraWeights))
+                ? p.InitLoraWeights.ToLowerInvariant() switch
+                {
+                    "true" => System.Text.Json.JsonSerializer.SerializeToElement(true),
+                    "false" => System.Text.Json.JsonSerializer.SerializeToElement(false),
+                    var text => System.Text.Json.JsonSerializer.SerializeToElement(text),
+                }
+                : d.InitLoraWeights,
+            LayersToTransform = Has(nameof(LayersToTransform)) ? p.LayersToTransform : d.LayersToTransform,
+            LayersPattern = Has(nameof(LayersPattern)) ? StringOrList.FromList(p.LayersPattern) : d.LayersPattern,
+            RankPattern = Has(nameof(RankPattern)) ? Json(p.RankPattern) : d.RankPattern,
+            AlphaPattern = Has(nameof(AlphaPattern)) ? Json(p.AlphaPattern) : d.AlphaPattern,
+            ModulesToSave = Has(nameof(ModulesToSave)) ? p.ModulesToSave : d.ModulesToSave,
+            TrainableTokenIndices = TokenIds(),
+            EnsureWeightTying = Has(nameof(EnsureWeightTying)) ? p.EnsureWeightTying.IsPresent : d.EnsureWeightTying,
+        };
+    }
+
+    /// <summary>One value that is not a module name (a regular expression, or all-linear) is written as PEFT's string form.</summary>
+    private static StringOrList TargetsOf(string[] names) =>
+        names.Length == 1 && (names[0].Equals("all-linear", StringComparison.OrdinalIgnoreCase) || names[0].IndexOfAny(new[] { '*', '\\', '(', '[', '|', '^', '$', '+', '?' }) >= 0)
+            ? StringOrList.FromString(names[0])
+            : StringOrList.FromList(names);
+
+    /// <summary>A hashtable of module name to value (a number, or a list of ids) as the free-form JSON the schema reads.</summary>
+    private static System.Text.Json.JsonElement Json(System.Collections.Hashtable table)
+    {
+        static object? Plain(object? value) => value switch
+        {
+            PSObject ps => Plain(ps.BaseObject),
+            System.Collections.IEnumerable list and not string => list.Cast<object?>().Select(Plain).ToList(),
+            _ => value,
+        };
+        var map = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in table) map[entry.Key.ToString() ?? ""] = Plain(entry.Value);
+        return System.Text.Json.JsonSerializer.SerializeToElement(map);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -282,6 +392,11 @@ public sealed class NewTrainableTokensConfig : PSCmdlet
         {
             "token_indices" => "-TokenIndex",
             "target_modules" => "-TargetModule",
+            "r" => "-Rank",
+            "lora_alpha" => "-Alpha",
+            "lora_dropout" => "-Dropout",
+            "exclude_modules" => "-ExcludeModule",
+            "trainable_token_indices" => "-TokenIndex",
             _ => "-" + string.Concat(key.Split('_').Select(w => w.Length == 0 ? "" : char.ToUpperInvariant(w[0]) + w.Substring(1))),
         };
     }

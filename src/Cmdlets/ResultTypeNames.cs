@@ -27,6 +27,7 @@ internal static class ResultTypeNames
         typeof(TrainableTokens.Core.Tuners.TrainableTokens.AdapterSummary),
         typeof(TrainableTokens.Core.Tuners.TrainableTokens.AdapterTensor),
         typeof(TrainableTokens.Core.Tuners.TrainableTokens.AdapterHeadRows),
+        typeof(TrainableTokens.Core.Tuners.Lora.LoraAdapterSummary),
         typeof(TrainableTokens.Core.Merging.AdapterMergeResult),
         typeof(TrainableTokens.Core.Merging.MergedRows),
         typeof(TrainableTokens.Core.Merging.MergedTensor),

@@ -62,7 +62,10 @@ internal static class TrainingSession
         var steps = train.MaxSteps is { } m ? $"{m} steps" : $"{train.NumTrainEpochs} epochs";
         var ids = string.Join(", ", config.TrainableTokens?.TokenIndices ?? new List<int>());
         var resume = train.ResumeFromCheckpoint is { } r ? $", resuming from {r}" : "";
-        var summary = $"Train token rows {ids} of {train.BaseModel} for {steps} on {train.Device}{resume}";
+        var what = config.Lora is { } lora
+            ? $"a LoRA adapter (r {lora.R}, target_modules {lora.TargetModules?.ToString() ?? "q_proj, v_proj"}{(lora.TrainableTokenIndices is null ? "" : ", with token rows")})"
+            : $"token rows {ids}";
+        var summary = $"Train {what} of {train.BaseModel} for {steps} on {train.Device}{resume}";
         return new CheckedRun(lines, report.Findings.Cast<object>().ToList(), report.Skipped, output, summary, report.Run);
     }
 

@@ -82,19 +82,26 @@ Describe 'New-TrainableTokensConfig' {
 
     It 'has a parameter for every setting a user writes, named after it' {
         $schema = Get-Content -Raw (Join-Path $ModuleDirectory 'schemas/RunConfig.schema.json') | ConvertFrom-Json -AsHashtable
-        $settings = foreach ($section in 'TrainableTokensConfig', 'TrainingConfig') {
+        $settings = foreach ($section in 'TrainableTokensConfig', 'LoraConfig', 'TrainingConfig') {
             $schema.definitions[$section].properties.GetEnumerator() | Where-Object { -not $_.Value.readOnly } | ForEach-Object Key
         }
         $expected = foreach ($key in $settings) {
             switch ($key) {
                 'token_indices' { 'TokenIndex' }
+                'trainable_token_indices' { 'TokenIndex' }
                 'target_modules' { 'TargetModule' }
+                'exclude_modules' { 'ExcludeModule' }
+                'r' { 'Rank' }
+                'lora_alpha' { 'Alpha' }
+                'lora_dropout' { 'Dropout' }
                 default { (($key -split '_') | ForEach-Object { $_.Substring(0, 1).ToUpperInvariant() + $_.Substring(1) }) -join '' }
             }
         }
+        $expected = $expected | Select-Object -Unique
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
-        # -Token and -IncludeOutputHead fill token_indices and target_modules from the model folder: they are not settings of their own.
-        $parameters = (Get-Command New-TrainableTokensConfig).Parameters.Keys | Where-Object { $_ -notin $common -and $_ -notin 'Path', 'Force', 'Token', 'IncludeOutputHead' }
+        # -Token and -IncludeOutputHead fill token_indices and target_modules from the model folder: they are not settings of their own;
+        # -Method picks the section, and -TokenIndexByModule is the map form of lora.trainable_token_indices (the list form is -TokenIndex).
+        $parameters = (Get-Command New-TrainableTokensConfig).Parameters.Keys | Where-Object { $_ -notin $common -and $_ -notin 'Path', 'Force', 'Token', 'IncludeOutputHead', 'Method', 'TokenIndexByModule' }
 
         @($parameters | Sort-Object) | Should -Be @($expected | Sort-Object)
     }

@@ -14,7 +14,7 @@ namespace TrainableTokens.Core.Preflight;
 /// </summary>
 public sealed class PreparedRun
 {
-    internal PreparedRun(RunConfig config, TrainableTokensAdapterConfig adapter, string modelFolder, ModelConfig model,
+    internal PreparedRun(RunConfig config, TrainableTokensAdapterConfig? adapter, string modelFolder, ModelConfig model,
         string datasetFile, TokenizedDataset dataset, TrainingData data, RunIdentity identity, string outputDir, string baseDirectory,
         IReadOnlyList<ConfigFinding> warnings)
     {
@@ -35,8 +35,13 @@ public sealed class PreparedRun
     /// <summary>The run config as checked: the file's values with the overrides in place.</summary>
     public RunConfig Config { get; }
     public TrainingConfig Training { get; }
-    /// <summary>The adapter to train, as it will be saved (base_model_name_or_path is the model folder).</summary>
-    public TrainableTokensAdapterConfig Adapter { get; }
+    /// <summary>The Trainable Tokens adapter to train, as it will be saved (base_model_name_or_path is the model folder);
+    /// null for a LoRA run.</summary>
+    public TrainableTokensAdapterConfig? Adapter { get; }
+    /// <summary>The LoRA adapter to train (the run file's lora section), as it will be saved; null for a Trainable Tokens run.</summary>
+    public Tuners.Lora.LoraConfig? LoraAdapter { get; init; }
+    /// <summary>PEFT's name for the method the run trains: TRAINABLE_TOKENS or LORA.</summary>
+    public string PeftType => LoraAdapter is not null ? Tuners.Lora.LoraConfig.PeftType : TrainableTokensAdapterConfig.PeftType;
     public string ModelFolder { get; }
     public ModelConfig Model { get; }
     public string DatasetFile { get; }

@@ -34,23 +34,34 @@ public static class RunPreflight
             ?? (config.Origin?.State.SourceName is { } source && Path.IsPathRooted(source) ? Path.GetDirectoryName(source) : null)
             ?? Directory.GetCurrentDirectory();
         var tokens = ConfigValidator.At(config.TrainableTokens?.Origin, "trainable_tokens");
+        var lora = ConfigValidator.At(config.Lora?.Origin, "lora");
         var training = ConfigValidator.At(config.Training?.Origin, "training");
         var train = config.Training!;
         var missing = request.ForTraining ? (Action<ConfigValidator, string, string>)((v, k, m) => v.Error(k, m)) : (v, k, m) => v.Warning(k, m);
 
         var model = CheckModel(config, baseDirectory, invalid, tokens, training, skipped, missing);
+        if (model is not null && config.Lora is { } section && config.TrainableTokens is null) LoraModelCheck.Check(section, model.Value.Config, invalid, lora);
         CheckDevice(train, invalid, training);
         CheckLoadable(model, train, invalid, training);
         if (!EvalDatasetCheck.Check(train, baseDirectory, invalid, training)) invalid.Add("training.eval_dataset");
         var dataset = CheckDataset(request, train, baseDirectory, model, invalid, training, skipped, missing);
         var untrained = UntrainedTokenCheck.Report(request, config, model, dataset?.Dataset, invalid, tokens, training);
         var data = PrepareData(dataset, train, invalid, training);
-        var identity = data is null || model is null || config.TrainableTokens is null ? null
-            : new RunIdentity(config.TrainableTokens.TokenIndices.Select(i => (long)i).ToList(), model.Value.Folder, ModelFingerprint.Of(model.Value.Folder),
-                data.TrainFingerprint, data.EvalFingerprint, train.Seed, train.PerDeviceTrainBatchSize, train.GradientAccumulationSteps);
+        // A LoRA run's adapter as it will be saved; its token ids (trainable_token_indices, maybe none) are part of what a checkpoint must match.
+        var loraAdapter = config.Lora is { } l && model is not null && !invalid.Any(f => f.StartsWith("lora.", StringComparison.Ordinal)) && !lora.HasErrors
+            ? l.ToTunerConfig(model.Value.Folder) : null;
+        var tokenIds = loraAdapter is not null ? config.Lora!.TokenIds() : config.TrainableTokens?.TokenIndices.Select(i => (long)i).ToList();
+        var identity = data is null || model is null || tokenIds is null ? null
+            : new RunIdentity(tokenIds, model.Value.Folder, ModelFingerprint.Of(model.Value.Folder),
+                data.TrainFingerprint, data.EvalFingerprint, train.Seed, train.PerDeviceTrainBatchSize, train.GradientAccumulationSteps)
+            {
+                PeftType = loraAdapter is not null ? Tuners.Lora.LoraConfig.PeftType : TrainableTokensAdapterConfig.PeftType,
+                Lora = loraAdapter,
+            };
         var outputDir = CheckOutput(request, config, baseDirectory, invalid, training, skipped, missing, identity);
 
         findings.AddRange(tokens.Findings);
+        findings.AddRange(lora.Findings);
         findings.AddRange(training.Findings);
         var read = new HashSet<ConfigFinding>(config.Origin?.State.Findings ?? []);
         var ordered = findings.Select((f, i) => (f, i))
@@ -58,12 +69,12 @@ public static class RunPreflight
             // What reading the file found is about the file's text (a value that is not a number, say): it keeps its line.
             .Select(x => read.Contains(x.f) ? x.f : overrides.Rename(x.f)).ToList();
         var report = new PreflightReport(ordered, skipped);
-        if (report.HasErrors || config.TrainableTokens is null || model is null || dataset is null || data is null || identity is null || outputDir is null) return report;
-        var adapter = TrainableTokensAdapterConfig.From(config.TrainableTokens) with { BaseModelNameOrPath = model.Value.Folder };
+        if (report.HasErrors || (config.TrainableTokens is null && loraAdapter is null) || model is null || dataset is null || data is null || identity is null || outputDir is null) return report;
+        var adapter = config.TrainableTokens is null ? null : TrainableTokensAdapterConfig.From(config.TrainableTokens) with { BaseModelNameOrPath = model.Value.Folder };
         return report with
         {
             Run = new PreparedRun(config, adapter, model.Value.Folder, model.Value.Config, dataset.Value.File, dataset.Value.Dataset, data, identity,
-                outputDir, baseDirectory, ordered) { UntrainedTokenIds = untrained },
+                outputDir, baseDirectory, ordered) { UntrainedTokenIds = untrained, LoraAdapter = adapter is null ? loraAdapter : null },
         };
     }
 

@@ -50,7 +50,7 @@ internal static class BatchBackward
         // dropped at once (one layer's activations, as the recomputation costs anyway).
         var trainable = new bool[count];
         var generatorStates = new Tensor[count];
-        long? cudaSeed = embedded.device_type == TorchSharp.DeviceType.CUDA ? randint(0, int.MaxValue, new long[] { 1 }).item<long>() : null;
+        long? cudaSeed = embedded.device_type == TorchSharp.DeviceType.CUDA ? randint(0, int.MaxValue, new long[] { 1 }, device: CPU).item<long>() : null; // sync: a draw from the CPU generator, no device read
         inputs[0] = embedded.detach();
         for (int l = 0; l < count; l++)
         {

@@ -61,7 +61,9 @@ internal static class CheckpointFiles
         OptimizerCheckpoint.Validate(folder);
         try
         {
-            AdapterFolder.ReadConfig(folder);
+            // The adapter as its tuner reads it: a LoRA run's checkpoint holds a LoRA adapter.
+            if (state.PeftType == Tuners.Lora.LoraConfig.PeftType) Tuners.Lora.LoraAdapterFolder.ReadConfig(folder);
+            else AdapterFolder.ReadConfig(folder);
             using (AdapterFolder.OpenWeights(folder)) { }
             var rng = Path.Combine(folder, RngState.FileName);
             if (File.Exists(rng)) using (SafetensorsFile.Open(rng)) { }

@@ -68,7 +68,7 @@ internal sealed partial class OutputFolder : IDisposable
 
     /// <summary>Writes checkpoint <paramref name="step"/>, first removing the oldest beyond the limit, but never
     /// <paramref name="keep"/> (the best checkpoint, as Hugging Face keeps it: then one more than the limit may stay).</summary>
-    public string SaveCheckpoint(TrainableTokensModel model, string name, int step, Action<string> alsoWrite, string? keep = null)
+    public string SaveCheckpoint(ITrainingTuner tuner, int step, Action<string> alsoWrite, string? keep = null)
     {
         Prepare();
         var folder = CheckpointPath(step);
@@ -81,7 +81,7 @@ internal sealed partial class OutputFolder : IDisposable
             AtomicFolder.Delete(_checkpoints[oldest].Path);
             _checkpoints.RemoveAt(oldest);
         }
-        AdapterFolder.Save(model, name, folder, overwrite: true, alsoWrite);
+        tuner.Save(folder, overwrite: true, alsoWrite);
         _checkpoints.Add((step, folder));
         return folder;
     }
@@ -89,8 +89,8 @@ internal sealed partial class OutputFolder : IDisposable
     /// <summary>Writes the adapter into a hidden folder inside output_dir, then moves its files into place: the weights
     /// first and adapter_config.json last, so a folder with a config always has the weights that belong to it. Only then
     /// is a previous run's content (moved aside by <see cref="Prepare"/>) deleted.</summary>
-    public void SaveFinal(TrainableTokensModel model, string name) =>
-        PlaceFinal(temp => AdapterFolder.Save(model, name, temp, overwrite: false));
+    public void SaveFinal(ITrainingTuner tuner) =>
+        PlaceFinal(temp => tuner.Save(temp, overwrite: false));
 
     /// <summary>The final adapter is checkpoint <paramref name="checkpoint"/>'s (load_best_model_at_end): its files,
     /// byte for byte, moved into place as <see cref="SaveFinal"/> does.</summary>

@@ -49,24 +49,14 @@ public static class Trainer
         manual_seed(train.Seed);
         var device = new Device(train.Device);
         using var model = ModelLoader.Load(run.ModelFolder, ModelDtype.Parse(train.Dtype), device);
-        using var tuner = new TrainableTokensModel(model);
         IReadOnlyList<MeanInitialisedRows> meanInitialised = [];
-        if (resume is { } from)
-        {
-            from.State.CheckMatches(from.Folder, run.Identity);
-            AdapterFolder.Load(tuner, from.Folder, adapterName);
-        }
-        else
-        {
-            using var generator = new Generator((ulong)train.Seed, CPU);
-            tuner.AddAdapter(adapterName, run.Adapter, generator);
-            // The preflight's scan says whether any trained row starts untrained; only then is the loaded weight scanned again.
-            if (run.Adapter.InitWeights && (run.UntrainedTokenIds is not { } untrained || run.Adapter.TokenIndices.Any(untrained.Contains)))
-                meanInitialised = UntrainedRowInit.FromMean(tuner, adapterName);
-        }
+        if (resume is { } from) from.State.CheckMatches(from.Folder, run.Identity);
+        using ITrainingTuner tuner = run.LoraAdapter is { } lora
+            ? resume is { } checkpoint ? LoraTraining.Resume(model, adapterName, checkpoint.Folder) : LoraTraining.Start(model, adapterName, lora, train.Seed)
+            : StartTokens(run, model, adapterName, resume?.Folder, out meanInitialised);
         var result = TrainingLoop.Run(new LoopSetup
         {
-            Train = train, Model = model, Tuner = tuner, AdapterName = adapterName, Data = run.Data, Device = device,
+            Train = train, Model = model, Tuner = tuner, Data = run.Data, Device = device,
             Output = output, OutputDir = run.OutputDir, Identity = run.Identity, Resume = resume,
         }, progress, cancellation);
         return meanInitialised.Count == 0 ? result : result with
@@ -74,5 +64,35 @@ public static class Trainer
             MeanInitialisedTokens = UntrainedRowInit.TokenIds(meanInitialised),
             Message = result.Message + UntrainedRowInit.Describe(meanInitialised),
         };
+    }
+
+    /// <summary>The Trainable Tokens adapter: the checkpoint's, or a new one whose untrained rows start from the mean.</summary>
+    private static TrainableTokensTraining StartTokens(PreparedRun run, CausalLanguageModel model, string adapterName, string? checkpoint,
+        out IReadOnlyList<MeanInitialisedRows> meanInitialised)
+    {
+        meanInitialised = [];
+        var adapter = run.Adapter!;
+        var tuner = new TrainableTokensModel(model);
+        try
+        {
+            if (checkpoint is not null)
+            {
+                AdapterFolder.Load(tuner, checkpoint, adapterName);
+            }
+            else
+            {
+                using var generator = new Generator((ulong)run.Training.Seed, CPU);
+                tuner.AddAdapter(adapterName, adapter, generator);
+                // The preflight's scan says whether any trained row starts untrained; only then is the loaded weight scanned again.
+                if (adapter.InitWeights && (run.UntrainedTokenIds is not { } untrained || adapter.TokenIndices.Any(untrained.Contains)))
+                    meanInitialised = UntrainedRowInit.FromMean(tuner, adapterName);
+            }
+            return new TrainableTokensTraining(tuner, adapterName);
+        }
+        catch
+        {
+            tuner.Dispose();
+            throw;
+        }
     }
 }

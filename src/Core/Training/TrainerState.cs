@@ -53,6 +53,8 @@ internal sealed record TrainerState
     [JsonPropertyName("trained_tokens")] public long TrainedTokens { get; init; }
     [JsonPropertyName("seed")] public long Seed { get; init; }
     [JsonPropertyName("token_indices")] public IReadOnlyList<long> TokenIndices { get; init; } = [];
+    /// <summary>The method trained (PEFT's peft_type); written for LoRA runs only, so a Trainable Tokens state is as before.</summary>
+    [JsonPropertyName("peft_type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? PeftType { get; init; }
     [JsonPropertyName("model_fingerprint")] public string? ModelFingerprint { get; init; }
     [JsonPropertyName("train_data_fingerprint")] public string? TrainDataFingerprint { get; init; }
     [JsonPropertyName("eval_data_fingerprint")] public string? EvalDataFingerprint { get; init; }
@@ -137,7 +139,8 @@ internal sealed record TrainerState
     {
         if (GlobalStep < 1 || MaxSteps < 0 || EpochIndex < 0 || BatchesInEpoch < 0 || TrainedTokens < 0 || !double.IsFinite(Epoch) || Epoch < 0)
             return $"has impossible values (global_step {GlobalStep}, max_steps {MaxSteps}, epoch_index {EpochIndex}, batches_in_epoch {BatchesInEpoch})";
-        if (TokenIndices is null || TokenIndices.Count == 0) return "lists no token_indices";
+        if (TokenIndices is null || (TokenIndices.Count == 0 && PeftType != Tuners.Lora.LoraConfig.PeftType)) return "lists no token_indices";
+        if (PeftType is not null && PeftType != Tuners.Lora.LoraConfig.PeftType) return $"has a peft_type '{PeftType}' this module does not train";
         if (BestModelCheckpoint is { } best && !System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(Path.TrimEndingDirectorySeparator(best)), "^checkpoint-[0-9]{1,9}$"))
             return $"has a best_model_checkpoint '{best}' that is not a checkpoint-N folder";
         if (BestGlobalStep is < 0 || BestGlobalStep > GlobalStep) return $"has a best_global_step {BestGlobalStep} outside 0 to its global_step {GlobalStep}";
@@ -163,6 +166,11 @@ internal sealed record TrainerState
         TrainingFailedException Mismatch(string what, string fix) => new("CheckpointMismatch", ErrorKind.InvalidArgument,
             $"The checkpoint '{checkpoint}' belongs to another run: {what}. {fix}", path);
         const string Afresh = "or start afresh without resume_from_checkpoint";
+        var method = PeftType ?? Tuners.TrainableTokens.TrainableTokensAdapterConfig.PeftType;
+        if (method != run.PeftType)
+            throw Mismatch($"it trained a {method} adapter, but this run trains {run.PeftType}", $"Resume with the run file that wrote it, {Afresh}.");
+        if (run.Lora is { } lora && LoraSettings(Tuners.Lora.LoraAdapterFolder.ReadConfig(checkpoint)) != LoraSettings(lora))
+            throw Mismatch("its LoRA settings (adapter_config.json) differ from this run's lora section", $"Resume with the lora settings it was trained with, {Afresh}.");
         if (!TokenIndices.SequenceEqual(run.TokenIndices))
             throw Mismatch($"it trained token ids {Preview(TokenIndices)}, but this run asks for {Preview(run.TokenIndices)}", $"Resume with the run file that wrote it, {Afresh}.");
         if (ModelFingerprint is { } model && model != run.ModelFingerprint)
@@ -179,6 +187,10 @@ internal sealed record TrainerState
         if (GradientAccumulationSteps is { } accumulation && accumulation != run.GradientAccumulationSteps)
             throw Mismatch($"it was trained with gradient_accumulation_steps {accumulation}, but the run file has {run.GradientAccumulationSteps}", $"Set it back to {accumulation}, {Afresh}.");
     }
+
+    /// <summary>A LoRA config's settings for comparison: what the adapter is, not where its base model was.</summary>
+    private static string LoraSettings(Tuners.Lora.LoraConfig config) =>
+        (config with { BaseModelNameOrPath = null, Revision = null, ExtraFields = new Dictionary<string, System.Text.Json.Nodes.JsonNode?>() }).ToJson();
 
     private static string Preview(IReadOnlyList<long> ids) =>
         "[" + string.Join(", ", ids.Take(8)) + (ids.Count > 8 ? $", ... ({ids.Count} in all)" : "") + "]";
@@ -197,4 +209,10 @@ internal sealed record TrainerState
 
 /// <summary>What makes a checkpoint this run's: the tokens, the model and data fingerprints, the seed and the batching.</summary>
 internal sealed record RunIdentity(IReadOnlyList<long> TokenIndices, string ModelFolder, string ModelFingerprint, string TrainDataFingerprint,
-    string? EvalDataFingerprint, long Seed, int BatchSize, int GradientAccumulationSteps);
+    string? EvalDataFingerprint, long Seed, int BatchSize, int GradientAccumulationSteps)
+{
+    /// <summary>The method (PEFT's peft_type): TRAINABLE_TOKENS or LORA.</summary>
+    public string PeftType { get; init; } = Tuners.TrainableTokens.TrainableTokensAdapterConfig.PeftType;
+    /// <summary>A LoRA run's adapter settings, which a checkpoint must have been written with.</summary>
+    public Tuners.Lora.LoraConfig? Lora { get; init; }
+}

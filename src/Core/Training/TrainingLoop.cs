@@ -9,7 +9,6 @@ using TorchSharp.Modules;
 using TrainableTokens.Core.Configuration;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Training.Data;
-using TrainableTokens.Core.Tuners.TrainableTokens;
 using static TorchSharp.torch;
 
 namespace TrainableTokens.Core.Training;
@@ -19,8 +18,8 @@ internal sealed record LoopSetup
 {
     public required TrainingConfig Train { get; init; }
     public required CausalLanguageModel Model { get; init; }
-    public required TrainableTokensModel Tuner { get; init; }
-    public required string AdapterName { get; init; }
+    /// <summary>The adapter being trained, whichever tuner it belongs to.</summary>
+    public required ITrainingTuner Tuner { get; init; }
     public required TrainingData Data { get; init; }
     public required Device Device { get; init; }
     public required OutputFolder Output { get; init; }
@@ -53,7 +52,8 @@ internal static class TrainingLoop
         var schedule = new LearningRateSchedule(train.LrSchedulerType, train.LearningRate,
             LearningRateSchedule.WarmupFor(train.WarmupSteps, train.WarmupRatio, totalSteps), totalSteps);
         var plan = EvaluationPlan.For(train, s.Data.Eval.Count > 0);
-        var parameters = s.Tuner.TrainableParameters(s.AdapterName);
+        var parameters = s.Tuner.TrainableParameters;
+        s.Tuner.Training = true;
 
         using var optimizer = optim.AdamW(parameters, lr: train.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: train.WeightDecay);
         var resumed = s.Resume?.State;
@@ -131,7 +131,7 @@ internal static class TrainingLoop
             }
             else if (plan.Enabled)
             {
-                evalLossBefore = Evaluate(s.Model, s.Data, train.PerDeviceEvalBatchSize, s.Device);
+                evalLossBefore = Evaluate(s, train.PerDeviceEvalBatchSize);
                 history.Add(EvalEntry(0, 0, evalLossBefore.Value, Elapsed()));
                 WriteHistory();
             }
@@ -189,7 +189,7 @@ internal static class TrainingLoop
                     double? evalLoss = null;
                     if (evaluating)
                     {
-                        evalLoss = Evaluate(s.Model, s.Data, train.PerDeviceEvalBatchSize, s.Device);
+                        evalLoss = Evaluate(s, train.PerDeviceEvalBatchSize);
                         history.Add(EvalEntry(step, epochValue, evalLoss.Value, Elapsed()));
                         if (plan.Metric is { } metric)
                         {
@@ -222,12 +222,12 @@ internal static class TrainingLoop
                                 plan.Patience is { } p ? new(new TrainerState.EarlyStoppingArgs(p, plan.Threshold), new() { ["early_stopping_patience_counter"] = patienceCounter }) : null),
                             EpochIndex = epoch, BatchesInEpoch = inEpoch, GradientAccumulationSteps = accumulation,
                             FirstLoss = NullIfNaN(firstLoss), LastLoss = NullIfNaN(lastLoss), TrainedTokens = trainedTokens, Seed = train.Seed,
-                            TokenIndices = s.Identity.TokenIndices, ModelFingerprint = s.Identity.ModelFingerprint,
+                            TokenIndices = s.Identity.TokenIndices, PeftType = s.Identity.Lora is null ? null : s.Identity.PeftType, ModelFingerprint = s.Identity.ModelFingerprint,
                             TrainDataFingerprint = s.Identity.TrainDataFingerprint, EvalDataFingerprint = s.Identity.EvalDataFingerprint,
                             EvalLossBefore = evalLossBefore, ElapsedSeconds = Elapsed(), Interval = interval,
                             Scheduler = new(train.LrSchedulerType, train.LearningRate, schedule.WarmupSteps, totalSteps, step, schedule.At(step)),
                         };
-                        checkpoint = output.SaveCheckpoint(s.Tuner, s.AdapterName, step, folder =>
+                        checkpoint = output.SaveCheckpoint(s.Tuner, step, folder =>
                         {
                             state.Write(folder);
                             OptimizerCheckpoint.Save(optimizer, folder);
@@ -266,7 +266,7 @@ internal static class TrainingLoop
             try
             {
                 if (fromBest) output.SaveFinalFrom(bestCheckpoint!);
-                else output.SaveFinal(s.Tuner, s.AdapterName);
+                else output.SaveFinal(s.Tuner);
             }
             catch
             {
@@ -368,11 +368,19 @@ internal static class TrainingLoop
         return new StepResult(stack(sums.ToArray()).DetachFromDisposeScope(), labelled, tokens, norm.DetachFromDisposeScope());
     }
 
-    /// <summary>The mean loss per labelled token over the evaluation data, without gradients.</summary>
-    private static double Evaluate(CausalLanguageModel model, TrainingData data, int batchSize, Device device)
+    /// <summary>The mean loss per labelled token over the evaluation data, without gradients or dropout.</summary>
+    private static double Evaluate(LoopSetup s, int batchSize)
     {
-        var (total, labelled) = EvaluationLoss.Over(model, data.EvalBatches(batchSize, device));
-        return total / labelled;
+        s.Tuner.Training = false;
+        try
+        {
+            var (total, labelled) = EvaluationLoss.Over(s.Model, s.Data.EvalBatches(batchSize, s.Device));
+            return total / labelled;
+        }
+        finally
+        {
+            s.Tuner.Training = true;
+        }
     }
 
     private static int StepOf(string checkpoint) =>

@@ -221,7 +221,10 @@ internal static class ConfigClassWriter
             return p.Value.Nullable ? $"{Local(p)} = entry.Value.IsNull ? null : {read};" : $"{Local(p)} = {read};";
         }
         var method = p.Value.Nullable || p.Value.Type == SchemaType.Json ? "ReadNullable" : "Read";
-        return $"reader.{method}(entry.Value, {field}, {SchemaParser.JsonString(Expected(p))}, ref {Local(p)});";
+        // A free-form value of several JSON types names them; one of type [object, "null"] reads as it always did.
+        var shapes = p.Value.Type == SchemaType.Json && !(p.Value.Shapes.Count == 1 && p.Value.Shapes[0] == "object")
+            ? ", " + SchemaParser.JsonString(string.Join(" ", p.Value.Shapes)) : "";
+        return $"reader.{method}(entry.Value, {field}, {SchemaParser.JsonString(Expected(p))}, ref {Local(p)}{shapes});";
     }
 
     private static void ValidateMethod(CodeWriter w, ConfigSchema schema)
@@ -311,7 +314,10 @@ internal static class ConfigClassWriter
 
     private static void WriteStatement(CodeWriter w, SchemaProperty p, string method)
     {
-        if (p.Value.Type == SchemaType.Section)
+        // An optional section (default: null) that is absent is left out, as the user's file left it out.
+        if (p.Value.Type == SchemaType.Section && p.Value.Nullable)
+            w.Line($"if ({p.PropertyName} is not null) writer.Section(\"{p.Name}\", {p.PropertyName}.{method});");
+        else if (p.Value.Type == SchemaType.Section)
             w.Line($"if ({p.PropertyName} is null) writer.Null(\"{p.Name}\"); else writer.Section(\"{p.Name}\", {p.PropertyName}.{method});");
         else
             w.Line($"writer.Value(\"{p.Name}\", {p.PropertyName});");
@@ -463,12 +469,23 @@ internal static class ConfigClassWriter
             },
             SchemaType.StringOrList => "a list of text values, or one text value",
             SchemaType.Section => "a section of settings",
+            _ when v.Shapes.Count > 1 => string.Join(" or ", v.Shapes.Select(ShapeName)),
             _ => "any value",
         };
         var example = p.Examples.FirstOrDefault(e => !e.IsNull) ?? (p.Default is { IsNull: false } d && d.Kind != SchemaValueKind.Mapping && d.Yaml != "[]" ? d : null);
         if (example is not null && v.Type != SchemaType.Boolean && v.Enum.Count == 0) text += " such as " + example.Yaml;
         return v.Nullable ? text + ", or null" : text;
     }
+
+    private static string ShapeName(string shape) => shape switch
+    {
+        "array" => "a list",
+        "object" => "a mapping",
+        "boolean" => "true or false",
+        "string" => "text",
+        "integer" => "a whole number",
+        _ => "a number",
+    };
 
     /// <summary>The sentence that says how to add a missing required key.</summary>
     private static string RequiredFix(SchemaProperty p, IReadOnlyDictionary<string, ConfigSchema> all)

@@ -66,7 +66,10 @@ internal static class JsonSchemaWriter
         {
             case SchemaType.Section:
                 // draft-07 ignores keywords beside $ref, so the reference goes inside allOf and the description stays.
-                members.Add(Pair("allOf", new List<object> { new List<KeyValuePair<string, object>> { Pair("$ref", "#/definitions/" + v.Section) } }));
+                var reference = new List<KeyValuePair<string, object>> { Pair("$ref", "#/definitions/" + v.Section) };
+                // An optional section (default: null) may also be written as null.
+                if (v.Nullable) members.Add(Pair("anyOf", new List<object> { reference, new List<KeyValuePair<string, object>> { Pair("type", "null") } }));
+                else members.Add(Pair("allOf", new List<object> { reference }));
                 break;
             case SchemaType.StringOrList:
                 var branches = new List<object>
@@ -100,7 +103,8 @@ internal static class JsonSchemaWriter
         };
         var members = new List<KeyValuePair<string, object>>
         {
-            Pair("type", v.Nullable || v.Type == SchemaType.Json ? new List<object> { type, "null" } : type),
+            Pair("type", v.Type == SchemaType.Json && v.Shapes.Count > 1 ? v.Shapes.Select(t => (object)t).Concat(v.Nullable ? new object[] { "null" } : new object[0]).ToList()
+                : v.Nullable || v.Type == SchemaType.Json ? new List<object> { type, "null" } : type),
         };
         if (v.Enum.Count > 0)
         {

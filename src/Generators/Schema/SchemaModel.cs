@@ -17,7 +17,8 @@ internal enum SchemaType
     Section,
     /// <summary>oneOf [list of strings, string]: StringOrList</summary>
     StringOrList,
-    /// <summary>type [object, "null"] without properties: any JSON value, kept as JsonElement</summary>
+    /// <summary>type [object, "null"] without properties: a free-form value, kept as JsonElement. With several types
+    /// (such as [array, object, "null"]) it is any value of those JSON types (<see cref="ValueSchema.Shapes"/>).</summary>
     Json,
 }
 
@@ -59,7 +60,11 @@ internal sealed record ValueSchema(
     int? MinItems,
     int? MaxItems,
     bool UniqueItems,
-    string? Pattern);
+    string? Pattern)
+{
+    /// <summary>For <see cref="SchemaType.Json"/>: the JSON types a value may have besides null ("object" alone unless the schema lists more).</summary>
+    public EquatableArray<string> Shapes { get; init; } = EquatableArray<string>.Empty;
+}
 
 /// <summary>One property of a config: its on-disk name, its C# name, its value schema and its documentation.</summary>
 internal sealed record SchemaProperty(

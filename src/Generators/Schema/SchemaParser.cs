@@ -200,6 +200,9 @@ internal static class SchemaParser
         var keywords = Keywords(context, mapping, PropertyKeywords, $"in the schema of '{name}'");
         var value = ParseValueSchema(context, name, mapping, keywords, isItem: false);
         if (value is null) return null;
+        // A section with default: null is optional and absent unless given (a run file's trainable_tokens or lora).
+        if (value.Type == SchemaType.Section && keywords.TryGetValue("default", out var sectionDefault) && ValueOf(sectionDefault).IsNull)
+            value = value with { Nullable = true };
 
         var description = keywords.TryGetValue("description", out var d) ? Prose(context.String(d, "description")) : null;
         var title = keywords.TryGetValue("title", out var t) ? context.String(t, "title") : null;
@@ -259,7 +262,7 @@ internal static class SchemaParser
             return null;
         }
         if (ParseType(context, name, typeNode) is not { } type) return null;
-        var (kind, nullable) = type;
+        var (kind, nullable, shapes) = type;
         if (isItem && (kind is SchemaType.Array or SchemaType.Json || nullable))
         {
             context.Report(SchemaDiagnosticIds.UnsupportedType, typeNode, "List items must be strings, integers, numbers or booleans (not null, lists or objects).");
@@ -288,7 +291,7 @@ internal static class SchemaParser
         {
             context.Report(SchemaDiagnosticIds.InvalidKeywordValue, strayItems, $"'items' applies to arrays, and '{name}' is {TypeName(kind)}.");
         }
-        return Constraints(context, name, keywords, Plain(kind, nullable) with { Items = items });
+        return Constraints(context, name, keywords, Plain(kind, nullable) with { Items = items, Shapes = shapes });
     }
 
     /// <summary>oneOf is supported for one shape only: a list of strings, or a string, or (optionally) null.</summary>
@@ -332,7 +335,7 @@ internal static class SchemaParser
         return list with { Type = SchemaType.StringOrList, Nullable = sawNull };
     }
 
-    private static (SchemaType Type, bool Nullable)? ParseType(Context context, string name, YamlNode node)
+    private static (SchemaType Type, bool Nullable, EquatableArray<string> Shapes)? ParseType(Context context, string name, YamlNode node)
     {
         var names = node switch
         {
@@ -347,10 +350,16 @@ internal static class SchemaParser
         }
         var nullable = names.Any(n => n.Value == "null");
         var others = names.Where(n => n.Value != "null").ToList();
+        var jsonTypes = new[] { "array", "object", "boolean", "string", "integer", "number" };
+        if (others.Count > 1 && others.All(n => jsonTypes.Contains(n.Value)) && others.Select(n => n.Value).Distinct().Count() == others.Count)
+        {
+            // Several JSON types (PEFT's trainable_token_indices: a list or a mapping): a free-form value of those types.
+            return (SchemaType.Json, nullable, new EquatableArray<string>(others.Select(n => n.Value!)));
+        }
         if (others.Count != 1)
         {
             context.Report(SchemaDiagnosticIds.UnsupportedType, node,
-                $"'{name}' must have exactly one type besides \"null\"; for 'a list of strings or a string' use oneOf.");
+                $"'{name}' must have exactly one type besides \"null\", or several JSON types for a free-form value; for 'a list of strings or a string' use oneOf.");
             return null;
         }
         SchemaType? type = others[0].Value switch
@@ -370,7 +379,7 @@ internal static class SchemaParser
                 $"'{others[0].Value}' is not a type. Use string, integer, number, boolean, array, object or null." + (suggestion is null ? "" : $" Did you mean '{suggestion}'?"));
             return null;
         }
-        return (type.Value, nullable);
+        return (type.Value, nullable, type == SchemaType.Json ? new EquatableArray<string>(new[] { "object" }) : EquatableArray<string>.Empty);
     }
 
     private static ValueSchema Constraints(Context context, string name, Dictionary<string, YamlNode> keywords, ValueSchema value)
@@ -470,7 +479,7 @@ internal static class SchemaParser
         switch (schema.Type)
         {
             case SchemaType.Section:
-                return value.Kind == SchemaValueKind.Mapping && value.Items.Count == 0 ? null : "must be {} (the section with all its defaults), or left out.";
+                return value.Kind == SchemaValueKind.Mapping && value.Items.Count == 0 ? null : "must be {} (the section with all its defaults), null (the section is absent unless given), or left out.";
             case SchemaType.Json:
                 return "must be null for a free-form value.";
             case SchemaType.StringOrList:

@@ -38,9 +38,9 @@ internal static class SchemaSet
                     Fail(schema, property, $"'{property.Name}' refers to {target}{SchemaParser.FileSuffix}, which is not among the schema files (AdditionalFiles)."
                         + (suggestion is null ? "" : $" Did you mean {suggestion}{SchemaParser.FileSuffix}?"));
                 }
-                else if (!property.Required && referenced.Properties.Any(p => p.Required))
+                else if (!property.Required && !property.Value.Nullable && referenced.Properties.Any(p => p.Required))
                 {
-                    Fail(schema, property, $"'{property.Name}' is optional, but {target} has required properties, so it cannot be made from defaults. List '{property.Name}' under 'required'.");
+                    Fail(schema, property, $"'{property.Name}' is optional, but {target} has required properties, so it cannot be made from defaults. List '{property.Name}' under 'required', or give it default: null.");
                 }
                 else if (Reaches(byName, target, schema.ClassName, new HashSet<string>(StringComparer.Ordinal)))
                 {

@@ -14,7 +14,7 @@ public class GeneratorDriverTests
         var run = GeneratorHarness.Run(GeneratorHarness.Folder(Repository.SchemasFolder));
 
         Assert.Empty(run.Diagnostics);
-        Assert.Equal(new[] { "RunConfig.g.cs", "TrainableTokensConfig.g.cs", "TrainingConfig.g.cs" }, run.Sources.Select(s => s.HintName).Order());
+        Assert.Equal(new[] { "LoraConfig.g.cs", "RunConfig.g.cs", "TrainableTokensConfig.g.cs", "TrainingConfig.g.cs" }, run.Sources.Select(s => s.HintName).Order());
         Assert.Empty(run.Output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
     }
 

@@ -55,6 +55,24 @@ public class JsonSchemaTests
     }
 
     [Fact]
+    public void A_lora_run_file_with_peft_free_form_fields_validates_and_a_wrong_shape_fails()
+    {
+        const string yaml = "lora:\n  r: 4\n  target_modules: all-linear\n  init_lora_weights: gaussian\n  rank_pattern: {q_proj: 2}\n" +
+            "  trainable_token_indices: {embed_tokens: [5], lm_head: [5]}\ntraining:\n  seed: 1\n";
+        var config = RunConfig.FromYaml(yaml, "lora.yaml");
+        Assert.Empty(config.Validate());
+        var written = config.ToRunFile("./RunConfig.schema.json");
+        Assert.True(Evaluate("RunConfig", written).IsValid, Describe(Evaluate("RunConfig", written)));
+        Assert.True(Evaluate("RunConfig", yaml.Replace("{embed_tokens: [5], lm_head: [5]}", "[5, 6]").Replace("gaussian", "false")).IsValid);
+
+        var wrong = Evaluate("RunConfig", yaml.Replace("{embed_tokens: [5], lm_head: [5]}", "5"));
+        Assert.False(wrong.IsValid);
+        Assert.Contains("/lora/trainable_token_indices", Leaves(wrong).Select(r => r.InstanceLocation.ToString()));
+        Assert.Contains(RunConfig.FromYaml(yaml.Replace("{embed_tokens: [5], lm_head: [5]}", "5"), "lora.yaml").Validate(),
+            f => f.Field == "lora.trainable_token_indices" && f.Message.Contains("a list or a mapping"));
+    }
+
+    [Fact]
     public void The_three_mistakes_fail_the_JSON_Schema_too()
     {
         const string yaml = "trainable_tokens:\n  token_indices: [5, -3]\ntraining:\n  learnig_rate: 0.01\n  per_device_train_batch_size: eight\n";

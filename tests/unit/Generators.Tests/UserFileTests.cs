@@ -52,8 +52,8 @@ public class UserFileTests
         var config = RunConfig.FromYaml("trainable_tokens:\n  token_indices: [5, 6]\n");
 
         Assert.Empty(config.Validate());
-        Assert.Equal(new[] { 5, 6 }, config.TrainableTokens.TokenIndices);
-        Assert.Null(config.TrainableTokens.TargetModules);
+        Assert.Equal(new[] { 5, 6 }, config.TrainableTokens!.TokenIndices);
+        Assert.Null(config.TrainableTokens!.TargetModules);
         Assert.True(config.TrainableTokens.InitWeights);
         Assert.Equal(0.001, config.Training.LearningRate);
         Assert.Equal("linear", config.Training.LrSchedulerType);
@@ -145,7 +145,7 @@ public class UserFileTests
 
         Assert.Equal("trainable_tokens", finding.Field);
         Assert.Equal(1, finding.Line);
-        Assert.Contains("Add a 'trainable_tokens:' line with its settings indented below it, such as 'token_indices: [5, 6]'", finding.Message);
+        Assert.Contains("Add a trainable_tokens section (token_indices: [...]) to train token rows, or a lora section", finding.Message);
     }
 
     [Fact]
@@ -154,8 +154,8 @@ public class UserFileTests
         var list = RunConfig.FromYaml("trainable_tokens:\n  token_indices: [5]\n  target_modules: [embed_tokens]\n");
         var regex = RunConfig.FromYaml("trainable_tokens:\n  token_indices: [5]\n  target_modules: 'model\\.embed_tokens'\n");
 
-        Assert.Equal(new[] { "embed_tokens" }, list.TrainableTokens.TargetModules!.Items);
-        Assert.Equal("model\\.embed_tokens", regex.TrainableTokens.TargetModules!.Text);
+        Assert.Equal(new[] { "embed_tokens" }, list.TrainableTokens!.TargetModules!.Items);
+        Assert.Equal("model\\.embed_tokens", regex.TrainableTokens!.TargetModules!.Text);
         Assert.False(regex.TrainableTokens.TargetModules.IsList);
     }
 
@@ -219,6 +219,6 @@ public class UserFileTests
         var config = RunConfig.FromYaml("trainable_tokens:\n  token_indices: &ids [7, 8]\ntraining:\n  seed: 3\n");
 
         Assert.Empty(config.Validate());
-        Assert.Equal(new[] { 7, 8 }, config.TrainableTokens.TokenIndices);
+        Assert.Equal(new[] { 7, 8 }, config.TrainableTokens!.TokenIndices);
     }
 }

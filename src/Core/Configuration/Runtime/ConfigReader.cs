@@ -182,6 +182,32 @@ internal sealed class ConfigReader
         _ = expected;
     }
 
+    /// <summary>A free-form value of the JSON types in <paramref name="shapes"/> (space-separated: array, object, boolean,
+    /// string, integer, number), kept as JSON; what it means is checked by the config's own OnValidate.</summary>
+    public void ReadNullable(ConfigNode value, string field, string expected, ref JsonElement? target, string shapes)
+    {
+        if (value.IsNull)
+        {
+            target = null;
+            return;
+        }
+        var kind = value.Shape switch
+        {
+            ConfigNodeShape.Mapping => "object",
+            ConfigNodeShape.Sequence => "array",
+            _ => value.ScalarKind switch
+            {
+                ScalarKind.Boolean => "boolean",
+                ScalarKind.Integer => "integer",
+                ScalarKind.Float => "number",
+                _ => "string",
+            },
+        };
+        var allowed = shapes.Split(' ');
+        if (System.Array.IndexOf(allowed, kind) >= 0 || (kind == "integer" && System.Array.IndexOf(allowed, "number") >= 0)) target = value.ToJsonElement();
+        else State.Error(field, value, $"'{field}' must be {expected}, not {value.Describe()}.");
+    }
+
     private int? Integer(ConfigNode value, string field, string expected, bool nullable)
     {
         if (value.Shape == ConfigNodeShape.Scalar && value.ScalarKind == ScalarKind.Integer)

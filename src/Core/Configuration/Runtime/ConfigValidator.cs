@@ -80,6 +80,9 @@ internal sealed class ConfigValidator
         _origin is { } o && (o.Node is not { Shape: ConfigNodeShape.Mapping } // the whole object failed to read: said so already
             || o.State.Failed(Field(key)) || (item is not null && o.State.Failed(Field(key, item))));
 
+    /// <summary>Whether reading already suggested <paramref name="key"/> for a misspelt one ("did you mean"): one mistake, one finding.</summary>
+    public bool WasSuggested(string key) => _origin is { } o && o.State.WasSuggested(Field(key));
+
     public void Error(string key, string message, int? item = null) => Add(ConfigSeverity.Error, key, item, message);
 
     public void Warning(string key, string message, int? item = null) => Add(ConfigSeverity.Warning, key, item, message);

@@ -84,60 +84,15 @@ public sealed class LoraModel : IDisposable
     /// </summary>
     public IReadOnlyList<string> ResolveTargets(LoraConfig config, string source = "adapter_config.json")
     {
-        var paths = Model.LinearLayers.Paths.ToList();
         if (config.LayerSelectionProblem() is { } problem)
             throw new InvalidAdapterException($"'{source}': {problem.Field} {problem.Message}", source);
-        var targets = config.TargetModules ?? LoraTargets.List(DefaultTargets);
-        var embedding = Model.InputEmbedding.Path;
-        var head = Model.Head.Path;
-        var saved = config.ModulesToSave ?? Array.Empty<string>();
-        if (!targets.IsAllLinear && (targets.Matches(embedding) || targets.Matches(head)))
-            throw new InvalidAdapterException(
-                $"'{source}': target_modules {targets} names {(targets.Matches(embedding) ? embedding : head)}, but LoRA on the embedding or the LM head is not supported yet. " +
-                "Target the projections, and use trainable_token_indices for new tokens.", source);
-        var matched = new List<string>();
-        var excluded = 0;
-        foreach (var path in paths)
-        {
-            if (!targets.Matches(path)) continue;
-            // PEFT never puts LoRA on a module that modules_to_save copies whole (check_target_module_exists).
-            if (config.ExcludeModules?.Matches(path) == true || ModuleMatch.InSavedModule(saved, path)) { excluded++; continue; }
-            if (!targets.IsList || targets.Names!.Contains(path) || InLayers(config, path)) matched.Add(path);
-        }
-        if (matched.Count == 0)
-        {
-            var why = excluded > 0 ? $"every module it matches is excluded by exclude_modules ({config.ExcludeModules?.ToString() ?? "none"}) or modules_to_save ([{string.Join(", ", saved)}])"
-                : config.LayersToTransform is not null && targets.IsList ? $"nothing in layers_to_transform [{string.Join(", ", config.LayersToTransform)}] matches"
-                : "no module matches";
-            throw new InvalidAdapterException(
-                $"'{source}': target_modules {targets} was not found in the base model ({why}). The model's projections are: {Listing(paths)}. " +
-                "Name some of them (a suffix such as q_proj, a full-path regex, or all-linear).", source);
-        }
+        var (matched, why) = LoraTargetResolver.Resolve(config, Model.LinearLayers.Paths.ToList(), Model.InputEmbedding.Path, Model.Head.Path);
+        if (why is not null) throw new InvalidAdapterException($"'{source}': {why}", source);
         foreach (var path in matched)
             if (Model.LinearLayers[path] is { FanInFanOut: true })
                 throw new InvalidAdapterException(
                     $"'{source}': target {path} is a Conv1D layer (GPT-2 style), and LoRA on Conv1D is not supported yet. Use a model with Linear projections.", source);
         return matched;
-    }
-
-    /// <summary>PEFT's layer index: the number after the layers_pattern name (or after any name) in the path.</summary>
-    private static bool InLayers(LoraConfig config, string path)
-    {
-        if (config.LayersToTransform is not { Count: > 0 } layers) return true;
-        Match? m = null;
-        if (config.LayersPattern is not { Count: > 0 } patterns)
-            m = Regex.Match(path, @"^.*\.[^.]*\.(\d+)\.", RegexOptions.None, TimeSpan.FromSeconds(1));
-        else
-            foreach (var p in patterns)
-                if ((m = Regex.Match(path, $@"^.*\.{p}\.(\d+)\.", RegexOptions.None, TimeSpan.FromSeconds(1))).Success) break;
-        return m is { Success: true } && int.TryParse(m.Groups[1].Value, out var index) && layers.Contains(index);
-    }
-
-    private static string Listing(IReadOnlyList<string> paths)
-    {
-        const int shown = 12;
-        var list = string.Join(", ", paths.Take(shown));
-        return paths.Count > shown ? $"{list} ... and {paths.Count - shown} more" : list;
     }
 
     /// <summary>

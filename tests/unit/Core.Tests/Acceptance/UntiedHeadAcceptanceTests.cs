@@ -85,7 +85,7 @@ public sealed class UntiedHeadAcceptanceTests : IDisposable
             Assert.Equal(4, tokenizer.Encode("ask:", addSpecialTokens: false).Length);   // byte-level: one token per byte
 
         var config = Run(modelFolder, ids, "adapter", maxSteps: 30);
-        Assert.Equal(new[] { "embed_tokens", "lm_head" }, config.TrainableTokens.TargetModules!.Items);
+        Assert.Equal(new[] { "embed_tokens", "lm_head" }, config.TrainableTokens!.TargetModules!.Items);
         var result = Trainer.Run(new TrainingRequest(config));
         Assert.True(result.FinalLoss < result.FirstLoss, $"loss {result.FirstLoss} -> {result.FinalLoss}");
 

@@ -49,8 +49,8 @@ public sealed class PreparedRunTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "out"), run.OutputDir);
         Assert.Equal(Path.Combine(_dir, "train.jsonl"), run.DatasetFile);
         Assert.Equal(Llama3, run.ModelFolder);
-        Assert.Equal(Llama3, run.Adapter.BaseModelNameOrPath);
-        Assert.Equal(new long[] { 10002, 10003 }, run.Adapter.TokenIndices);
+        Assert.Equal(Llama3, run.Adapter!.BaseModelNameOrPath);
+        Assert.Equal(new long[] { 10002, 10003 }, run.Adapter!.TokenIndices);
         Assert.True(run.Dataset.Examples.Count > 0);
         Assert.Equal("llama", run.Model.ModelType);
     }
