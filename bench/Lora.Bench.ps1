@@ -7,9 +7,8 @@
     Each (vocabulary, k, dtype) runs in a fresh process (bench/Lora, which drives Core directly) with the same
     settings; within it the modes run one after the other, lora and tokens twice, interleaved, each for -Steps
     measured steps after one warm-up. Peak memory is the process's VmHWM during the measured steps (reset through
-    /proc/self/clear_refs). LoRA + tokens is PEFT's combined adapter built from the two tuners on one model; when the
-    LoRA tuner carries trainable_token_indices and modules_to_save itself, bench/Lora/Program.cs builds those modes
-    through it and this script needs no change.
+    /proc/self/clear_refs). LoRA + tokens and LoRA + modules_to_save are the LoRA tuner's own trainable_token_indices and
+    modules_to_save (ensure_weight_tying, so the tied head follows the copy), as PEFT's LoraConfig builds them.
     Reproduce: dotnet pwsh -NoProfile -File ./bench/Lora.Bench.ps1   (or build.ps1 -Task Bench, which runs every bench)
 #>
 # -ModuleManifest is what build.ps1 -Task Bench passes every bench; this one drives Core directly and does not use it.

@@ -80,7 +80,6 @@ return 0;
 (Action Step, Action Cleanup, long Trainable) Prepare(string mode)
 {
     var embedding = model.InputEmbedding;
-    var head = model.Head;
     switch (mode)
     {
         case "lora":
@@ -91,25 +90,17 @@ return 0;
         }
         case "tokens":
         {
-            // The combined adapter is PEFT's two wrappers on one model: LoRA on the projections, Trainable Tokens on the
-            // embedding (and its tied head). When the LoRA tuner carries trainable_token_indices itself, build it here instead.
-            var lora = Lora(out var parameters);
-            var rows = new TrainableTokensModel(model);
-            rows.AddAdapter("bench", new TrainableTokensAdapterConfig { TokenIndices = tokens });
-            parameters.AddRange(rows.TrainableParameters("bench"));
+            // PEFT's LoraConfig(trainable_token_indices=...): the LoRA tuner carries the rows (the tied head follows them).
+            var lora = Lora(out var parameters, loraConfig with { TrainableTokenIndices = tokens });
             var optimizer = optim.AdamW(parameters, lr: 1e-3);
-            return (() => Train(optimizer), () => { optimizer.Dispose(); rows.Dispose(); lora.Dispose(); }, parameters.Sum(p => p.numel()));
+            return (() => Train(optimizer), () => { optimizer.Dispose(); lora.Dispose(); }, parameters.Sum(p => p.numel()));
         }
         case "saved":
         {
-            // modules_to_save: PEFT trains a deep copy of the embedding (the model's dtype), and the tied head reads the same matrix.
-            var lora = Lora(out var parameters);
-            var copy = new Parameter(embedding.Weight.detach().clone().DetachFromDisposeScope(), requires_grad: true);
-            model.InputEmbedding = new EmbeddingTable(embedding.Path, copy);
-            model.Head = new LinearHead(head.Path, copy);
-            parameters.Add(copy);
+            // modules_to_save: a trainable copy of the whole embedding, which the tied head follows (ensure_weight_tying).
+            var lora = Lora(out var parameters, loraConfig with { ModulesToSave = ["embed_tokens"], EnsureWeightTying = true });
             var optimizer = optim.AdamW(parameters, lr: 1e-3);
-            return (() => Train(optimizer), () => { optimizer.Dispose(); model.InputEmbedding = embedding; model.Head = head; copy.Dispose(); lora.Dispose(); }, parameters.Sum(p => p.numel()));
+            return (() => Train(optimizer), () => { optimizer.Dispose(); lora.Dispose(); }, parameters.Sum(p => p.numel()));
         }
         case "floor":
         {
@@ -121,10 +112,10 @@ return 0;
     }
 }
 
-LoraModel Lora(out List<Parameter> parameters)
+LoraModel Lora(out List<Parameter> parameters, LoraConfig? config = null)
 {
     var lora = new LoraModel(model);
-    lora.AddAdapter("bench", loraConfig, new Generator(3));
+    lora.AddAdapter("bench", config ?? loraConfig, new Generator(3, CPU));
     // B starts at zero; a trained-looking B makes the adapter path's cost the real one.
     using (var noGrad = no_grad())
         foreach (var layer in lora.Layers.Values) layer.Adapters["bench"].B.normal_(0, 0.01);
