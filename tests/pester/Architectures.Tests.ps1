@@ -7,15 +7,6 @@ BeforeAll {
     $tokenizer = Join-Path $examples 'models/tiny-llama3'
     $tokens = '<|reserved_special_token_0|>', '<|reserved_special_token_1|>'
 
-    function Read-F32Tensor([string] $Path, [string] $Name) {
-        $bytes = [System.IO.File]::ReadAllBytes($Path)
-        $length = [BitConverter]::ToUInt64($bytes, 0)
-        $header = [System.Text.Encoding]::UTF8.GetString($bytes, 8, $length) | ConvertFrom-Json -AsHashtable
-        $begin, $end = $header[$Name].data_offsets
-        $values = [float[]]::new(($end - $begin) / 4)
-        [Buffer]::BlockCopy($bytes, 8 + $length + $begin, $values, 0, $end - $begin)
-        , $values
-    }
 }
 AfterAll {
     Remove-Module TrainableTokens -Force -ErrorAction SilentlyContinue

@@ -15,16 +15,6 @@ BeforeAll {
     $lora = (New-TestLoraAdapter (Join-Path $work 'lora') -Pair $pairs -BaseModel $model).FullName
     $merged = Merge-TokenAdapter $model $lora -OutputPath (Join-Path $work 'merged')
 
-    # The logits Invoke-TokenModel writes, as floats.
-    function Get-Logits([string] $File) {
-        $bytes = [System.IO.File]::ReadAllBytes($File)
-        $headerLength = [BitConverter]::ToUInt64($bytes, 0)
-        $header = [System.Text.Encoding]::UTF8.GetString($bytes, 8, $headerLength) | ConvertFrom-Json
-        $begin, $end = $header.logits.data_offsets
-        $values = [float[]]::new(($end - $begin) / 4)
-        [Buffer]::BlockCopy($bytes, 8 + $headerLength + $begin, $values, 0, $end - $begin)
-        $values
-    }
 }
 AfterAll {
     Remove-Module TrainableTokens -Force -ErrorAction SilentlyContinue
@@ -47,9 +37,9 @@ Describe 'LoRA adapters' {
         $null = Invoke-TokenModel -Model $model -InputId $ids -Adapter $lora -OutFile (Join-Path $work 'with.safetensors')
         $null = Invoke-TokenModel -Model $merged.OutputPath -InputId $ids -OutFile (Join-Path $work 'merged.safetensors')
         $null = Invoke-TokenModel -Model $model -InputId $ids -OutFile (Join-Path $work 'base.safetensors')
-        $with = Get-Logits (Join-Path $work 'with.safetensors')
-        $mergedLogits = Get-Logits (Join-Path $work 'merged.safetensors')
-        $base = Get-Logits (Join-Path $work 'base.safetensors')
+        $with = Read-F32Tensor (Join-Path $work 'with.safetensors') 'logits'
+        $mergedLogits = Read-F32Tensor (Join-Path $work 'merged.safetensors') 'logits'
+        $base = Read-F32Tensor (Join-Path $work 'base.safetensors') 'logits'
         [double] $most = 0; [double] $fromBase = 0
         for ($i = 0; $i -lt $with.Count; $i++) {
             $most = [math]::Max($most, [math]::Abs([double]$with[$i] - [double]$mergedLogits[$i]))

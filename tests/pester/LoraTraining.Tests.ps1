@@ -9,16 +9,6 @@ BeforeAll {
     $model = Join-Path $work 'model'
     New-TinyModel llama $model -Tokenizer (Join-Path $examples 'models/tiny-llama3') -HiddenSize 32 -IntermediateSize 64 -NumLayers 2 -Untied -Seed 5 | Out-Null
 
-    # The logits Invoke-TokenModel writes, as floats.
-    function Get-Logits([string] $File) {
-        $bytes = [System.IO.File]::ReadAllBytes($File)
-        $headerLength = [BitConverter]::ToUInt64($bytes, 0)
-        $header = [System.Text.Encoding]::UTF8.GetString($bytes, 8, $headerLength) | ConvertFrom-Json
-        $begin, $end = $header.logits.data_offsets
-        $values = [float[]]::new(($end - $begin) / 4)
-        [Buffer]::BlockCopy($bytes, 8 + $headerLength + $begin, $values, 0, $end - $begin)
-        $values
-    }
 
     function New-LoraRun {
         param([string] $Name, [hashtable] $More = @{})
@@ -102,8 +92,8 @@ Describe 'LoRA runs' {
         $ids = 1, 10002, 15, 10003, 27
         $null = Invoke-TokenModel -Model $model -InputId $ids -Adapter $result.AdapterFolder -OutFile (Join-Path $work 'rows-with.safetensors')
         $null = Invoke-TokenModel -Model $merged.OutputPath -InputId $ids -OutFile (Join-Path $work 'rows-merged.safetensors')
-        $with = Get-Logits (Join-Path $work 'rows-with.safetensors')
-        $mergedLogits = Get-Logits (Join-Path $work 'rows-merged.safetensors')
+        $with = Read-F32Tensor (Join-Path $work 'rows-with.safetensors') 'logits'
+        $mergedLogits = Read-F32Tensor (Join-Path $work 'rows-merged.safetensors') 'logits'
         [double] $most = 0
         for ($i = 0; $i -lt $with.Count; $i++) { $most = [math]::Max($most, [math]::Abs([double]$with[$i] - [double]$mergedLogits[$i])) }
         $most | Should -BeLessThan 1e-4

@@ -10,17 +10,6 @@ BeforeAll {
     Copy-Item (Join-Path $examples 'models/tiny-llama3/tokenizer*.json') $untied
     $tokens = '<|reserved_special_token_0|>', '<|reserved_special_token_1|>'
 
-    # One F32 tensor of a safetensors file, read with plain .NET (no module code).
-    function Read-F32Tensor([string] $Path, [string] $Name) {
-        $bytes = [System.IO.File]::ReadAllBytes($Path)
-        $length = [BitConverter]::ToUInt64($bytes, 0)
-        $header = [System.Text.Encoding]::UTF8.GetString($bytes, 8, $length) | ConvertFrom-Json -AsHashtable
-        $begin, $end = $header[$Name].data_offsets
-        $start = 8 + $length + $begin
-        $values = [float[]]::new(($end - $begin) / 4)
-        for ($i = 0; $i -lt $values.Length; $i++) { $values[$i] = [BitConverter]::ToSingle($bytes, $start + 4 * $i) }
-        , $values
-    }
 }
 AfterAll {
     Remove-Module TrainableTokens -Force -ErrorAction SilentlyContinue

@@ -102,3 +102,14 @@ function New-TestLoraAdapter {
     Write-TestSafetensors (Join-Path $Path 'adapter_model.safetensors') $tensors
     Get-Item $Path
 }
+
+# One F32 tensor of a safetensors file, read with plain .NET (no module code), as one float[].
+function Read-F32Tensor([string] $Path, [string] $Name) {
+    $bytes = [System.IO.File]::ReadAllBytes($Path)
+    $length = [BitConverter]::ToUInt64($bytes, 0)
+    $header = [System.Text.Encoding]::UTF8.GetString($bytes, 8, $length) | ConvertFrom-Json -AsHashtable
+    $begin, $end = $header[$Name].data_offsets
+    $values = [float[]]::new(($end - $begin) / 4)
+    [Buffer]::BlockCopy($bytes, 8 + $length + $begin, $values, 0, $end - $begin)
+    , $values
+}
