@@ -45,7 +45,8 @@ public sealed class SchemaValueCompleter : IArgumentCompleter
     };
 }
 
-/// <summary>Tab completion for -TargetModule: the module names of the model in -Model (-BaseModel).</summary>
+/// <summary>Tab completion for -TargetModule: the module names of the model in -Model (-BaseModel); with -Method Lora
+/// its projections (and all-linear), otherwise its embedding and LM head.</summary>
 public sealed class TargetModuleCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
@@ -53,12 +54,15 @@ public sealed class TargetModuleCompleter : IArgumentCompleter
     {
         var model = Completion.Bound(fakeBoundParameters, "BaseModel") ?? Completion.Bound(fakeBoundParameters, "Model");
         if (model is null) return Array.Empty<CompletionResult>();
-        try { return Completion.Values(Names(Completion.FullPath(model)), wordToComplete); }
+        var lora = string.Equals(Completion.Bound(fakeBoundParameters, "Method"), "Lora", StringComparison.OrdinalIgnoreCase);
+        try { return Completion.Values(Names(Completion.FullPath(model), lora), wordToComplete); }
         catch (Exception e) when (e is not OutOfMemoryException) { return Array.Empty<CompletionResult>(); }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static IReadOnlyList<(string, string)> Names(string folder) => TrainableTokens.Core.Tuners.TrainableTokens.TargetModuleNames.For(folder);
+    private static IReadOnlyList<(string, string)> Names(string folder, bool lora) => lora
+        ? TrainableTokens.Core.Tuners.Lora.LoraTargetNames.For(folder)
+        : TrainableTokens.Core.Tuners.TrainableTokens.TargetModuleNames.For(folder);
 }
 
 /// <summary>Tab completion for -Model: Hugging Face model folders (config.json) under the current location, and the

@@ -53,4 +53,10 @@ Describe 'Tab completion' {
         Complete 'New-TrainableTokensConfig -Model ./examples/models/tiny-llama3 -TargetModule ' | Should -Be @('embed_tokens', 'model.embed_tokens', 'lm_head')
         Complete 'New-TrainableTokensConfig -TargetModule ' | Should -BeNullOrEmpty
     }
+
+    It '-TargetModule offers the projections (and all-linear) with -Method Lora' {
+        Complete 'New-TrainableTokensConfig -Method Lora -Model ./examples/models/tiny-llama3 -TargetModule ' |
+            Should -Be @('all-linear', 'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
+        Complete 'New-TrainableTokensConfig -Method Lora -Model ./examples/models/tiny-llama3 -TargetModule v' | Should -Be @('v_proj')
+    }
 }
