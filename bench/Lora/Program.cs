@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 //   tokens: LoRA + Trainable Tokens on k rows (PEFT's LoraConfig(trainable_token_indices=...)): the two tuners on one model
 //   saved:  LoRA + the embedding in modules_to_save (PEFT's alternative): a trainable copy of the whole V x d matrix, the tied head on it
 //   floor:  nothing trainable, gradients for the activations only
-var options = Args(args);
+var options = StepBench.Args(args);
 int vocab = int.Parse(options.GetValueOrDefault("vocab", "256000"));
 int k = int.Parse(options.GetValueOrDefault("k", "2"));
 var dtype = ModelDtype.Parse(options.GetValueOrDefault("dtype", "float32"));
@@ -57,7 +57,7 @@ foreach (var mode in modes)
     var (step, cleanup, trainable) = Prepare(mode);
     step(); // warm-up: first-touch allocations, optimizer state
     GC.Collect();
-    long before = Rss("VmRSS");
+    long before = StepBench.Rss("VmRSS");
     var times = new List<double>();
     File.WriteAllText("/proc/self/clear_refs", "5"); // reset VmHWM to the current RSS
     for (int i = 0; i < steps; i++)
@@ -66,7 +66,7 @@ foreach (var mode in modes)
         step();
         times.Add(watch.Elapsed.TotalSeconds);
     }
-    long peak = Rss("VmHWM");
+    long peak = StepBench.Rss("VmHWM");
     cleanup();
     times.Sort();
     Console.WriteLine(JsonSerializer.Serialize(new
@@ -133,29 +133,4 @@ void Train(optim.Optimizer? optimizer)
     var loss = nn.functional.cross_entropy(logits, ids[0, 1..]);
     loss.backward();
     optimizer?.step();
-}
-
-static long Rss(string field)
-{
-    foreach (var line in File.ReadLines("/proc/self/status"))
-        if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-    return -1;
-}
-
-static Dictionary<string, string> Args(string[] args)
-{
-    var result = new Dictionary<string, string>();
-    for (int i = 0; i + 1 < args.Length; i += 2) result[args[i].TrimStart('-')] = args[i + 1];
-    return result;
-}
-
-/// <summary>Floor: the frozen lookup, marked as needing a gradient so the backward pass runs through the body.</summary>
-internal sealed class ActivationFloor : ITokenEmbedding
-{
-    private readonly ITokenEmbedding _base;
-    public ActivationFloor(ITokenEmbedding b) => _base = b;
-    public string Path => _base.Path;
-    public Tensor Weight => _base.Weight;
-    public Tensor Embed(Tensor ids) => _base.Embed(ids).detach().requires_grad_(true);
 }

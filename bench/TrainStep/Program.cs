@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 
 // usage: TrainStep --vocab 256000 --k 2 --dtype float32 [--modes a,b,c,d] [--steps 3] [--seq 64] [--layers 2]
 // Prints one JSON line per mode: median step seconds, peak RSS during the measured steps, RSS before them.
-var options = Args(args);
+var options = StepBench.Args(args);
 int vocab = int.Parse(options.GetValueOrDefault("vocab", "256000"));
 int k = int.Parse(options.GetValueOrDefault("k", "2"));
 var dtype = ModelDtype.Parse(options.GetValueOrDefault("dtype", "float32"));
@@ -50,7 +50,7 @@ foreach (var mode in modes)
     var (step, cleanup) = Prepare(mode);
     step(); // warm-up: first-touch allocations, optimizer state
     GC.Collect();
-    long before = Rss("VmRSS");
+    long before = StepBench.Rss("VmRSS");
     var times = new List<double>();
     File.WriteAllText("/proc/self/clear_refs", "5"); // reset VmHWM to the current RSS
     for (int i = 0; i < steps; i++)
@@ -59,7 +59,7 @@ foreach (var mode in modes)
         step();
         times.Add(watch.Elapsed.TotalSeconds);
     }
-    long peak = Rss("VmHWM");
+    long peak = StepBench.Rss("VmHWM");
     cleanup();
     times.Sort();
     Console.WriteLine(JsonSerializer.Serialize(new
@@ -121,29 +121,4 @@ void Train(optim.Optimizer? optimizer)
     var loss = nn.functional.cross_entropy(logits, ids[0, 1..]);
     loss.backward();
     optimizer?.step();
-}
-
-static long Rss(string field)
-{
-    foreach (var line in File.ReadLines("/proc/self/status"))
-        if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-    return -1;
-}
-
-static Dictionary<string, string> Args(string[] args)
-{
-    var result = new Dictionary<string, string>();
-    for (int i = 0; i + 1 < args.Length; i += 2) result[args[i].TrimStart('-')] = args[i + 1];
-    return result;
-}
-
-/// <summary>Mode d: the frozen lookup, marked as needing a gradient so the backward pass runs through the body.</summary>
-internal sealed class ActivationFloor : ITokenEmbedding
-{
-    private readonly ITokenEmbedding _base;
-    public ActivationFloor(ITokenEmbedding b) => _base = b;
-    public string Path => _base.Path;
-    public Tensor Weight => _base.Weight;
-    public Tensor Embed(Tensor ids) => _base.Embed(ids).detach().requires_grad_(true);
 }
