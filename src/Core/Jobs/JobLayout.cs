@@ -22,6 +22,9 @@ public static class JobLayout
     public const string TrainData = "data/train.jsonl";
     public const string EvalData = "data/eval.jsonl";
     public const string TrainOrder = "data/train-order.json";
+    /// <summary>The engine's starting rows, when they are not PEFT's (untrained tokens start from the mean here).</summary>
+    public const string InitialRows = "data/initial-rows.safetensors";
+    public const string KubernetesJob = "kubernetes/job.yaml";
     /// <summary>Where train.py writes the adapter and its checkpoints unless told otherwise (relative to the job folder).</summary>
     public const string OutputFolder = "output";
     /// <summary>What train.py writes beside the adapter when it finishes: versions, config differences, losses.</summary>

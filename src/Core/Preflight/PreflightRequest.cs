@@ -26,4 +26,10 @@ public sealed record PreflightRequest(RunConfig Config)
     /// error. Otherwise (Test-TrainableTokensConfig on a file whose missing settings may still be given at start) it is a warning.
     /// </summary>
     public bool ForTraining { get; init; }
+
+    /// <summary>
+    /// The run trains on this machine: check its device and dtype, and that the model fits in its memory (on by default).
+    /// Off for a run exported to train elsewhere (Export-TokenTrainingJob), whose model may be far larger than this machine.
+    /// </summary>
+    public bool ChecksThisMachine { get; init; } = true;
 }

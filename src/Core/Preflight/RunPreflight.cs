@@ -41,8 +41,12 @@ public static class RunPreflight
 
         var model = CheckModel(config, baseDirectory, invalid, tokens, training, skipped, missing);
         if (model is not null && config.Lora is { } section && config.TrainableTokens is null) LoraModelCheck.Check(section, model.Value.Config, invalid, lora);
-        CheckDevice(train, invalid, training);
-        CheckLoadable(model, train, invalid, training);
+        if (request.ChecksThisMachine)
+        {
+            CheckDevice(train, invalid, training);
+            CheckLoadable(model, train, invalid, training);
+        }
+        else skipped.Add("Device and memory checks: the run trains on another machine.");
         if (!EvalDatasetCheck.Check(train, baseDirectory, invalid, training)) invalid.Add("training.eval_dataset");
         var dataset = CheckDataset(request, train, baseDirectory, model, invalid, training, skipped, missing);
         var untrained = UntrainedTokenCheck.Report(request, config, model, dataset?.Dataset, invalid, tokens, training);

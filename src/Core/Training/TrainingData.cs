@@ -72,13 +72,21 @@ internal sealed class TrainingData
     /// <summary>The training examples in batches, shuffled with <paramref name="seed"/> as <see cref="TokenizedDataset.Batches"/> does.</summary>
     public IEnumerable<Batch> TrainBatches(int batchSize, int seed, TorchSharp.torch.Device device) => Batches(Train, batchSize, seed, device);
 
+    /// <summary>The order an epoch visits <paramref name="count"/> training examples in: shuffled with
+    /// <paramref name="seed"/> (the run's seed plus the epoch's index). An exported job is given the same orders.</summary>
+    public static int[] EpochOrder(int count, int seed)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random(seed).Shuffle(order);
+        return order;
+    }
+
     /// <summary>The evaluation examples in order.</summary>
     public IEnumerable<Batch> EvalBatches(int batchSize, TorchSharp.torch.Device device) => Batches(Eval, batchSize, null, device);
 
     private IEnumerable<Batch> Batches(IReadOnlyList<TokenizedExample> examples, int batchSize, int? seed, TorchSharp.torch.Device device)
     {
-        var order = Enumerable.Range(0, examples.Count).ToArray();
-        if (seed is { } s) new Random(s).Shuffle(order);
+        var order = seed is { } s ? EpochOrder(examples.Count, s) : Enumerable.Range(0, examples.Count).ToArray();
         var collator = new DataCollator(PadTokenId);
         for (var start = 0; start < order.Length; start += batchSize)
             yield return collator.Collate(order.Skip(start).Take(batchSize).Select(i => examples[i]).ToList(), device);

@@ -46,11 +46,9 @@ internal static class TrainingLoop
         var output = s.Output;
         var batchSize = train.PerDeviceTrainBatchSize;
         var accumulation = train.GradientAccumulationSteps;
-        var batchesPerEpoch = (s.Data.Train.Count + batchSize - 1) / batchSize;
-        var stepsPerEpoch = Math.Max(1, (batchesPerEpoch + accumulation - 1) / accumulation);
-        var totalSteps = train.MaxSteps ?? (int)Math.Ceiling(train.NumTrainEpochs * stepsPerEpoch);
-        var schedule = new LearningRateSchedule(train.LrSchedulerType, train.LearningRate,
-            LearningRateSchedule.WarmupFor(train.WarmupSteps, train.WarmupRatio, totalSteps), totalSteps);
+        var steps = StepPlan.For(train, s.Data.Train.Count);
+        var (batchesPerEpoch, stepsPerEpoch, totalSteps) = (steps.BatchesPerEpoch, steps.StepsPerEpoch, steps.TotalSteps);
+        var schedule = new LearningRateSchedule(train.LrSchedulerType, train.LearningRate, steps.WarmupSteps, totalSteps);
         var plan = EvaluationPlan.For(train, s.Data.Eval.Count > 0);
         var parameters = s.Tuner.TrainableParameters;
         s.Tuner.Training = true;

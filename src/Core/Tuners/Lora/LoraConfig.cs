@@ -126,6 +126,9 @@ public sealed record LoraConfig
         return config;
     }
 
+    /// <summary>This config with an unset target_modules made PEFT's default (q_proj, v_proj), as PEFT saves it.</summary>
+    public LoraConfig WithTargetsResolved() => TargetModules is null ? this with { TargetModules = LoraTargets.List(LoraModel.DefaultTargets) } : this;
+
     /// <summary>adapter_config.json with PEFT's field names, sorted keys and two-space indent, as save_pretrained writes it.</summary>
     public string ToJson()
     {

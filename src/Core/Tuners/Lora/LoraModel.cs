@@ -141,7 +141,7 @@ public sealed class LoraModel : IDisposable
         // PEFT's TrainableTokensWrapper starts the rows as copies of the current ones (init_weights true).
         if (tokens is not null) _tokens.AddTokenAdapter(name, tokens.Layout, initWeights: true, generator);
         AddCopies(name, saved, tied);
-        _registry.Set(name, config);
+        _registry.Set(name, config.WithTargetsResolved());
         _warnings[name] = warnings;
         SetActiveAdapters(name);
     }

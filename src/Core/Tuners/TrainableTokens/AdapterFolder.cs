@@ -35,7 +35,7 @@ public static class AdapterFolder
         AtomicFolder.Write(folder, temp =>
         {
             alsoWrite?.Invoke(temp);
-            File.WriteAllText(Path.Combine(temp, TrainableTokensAdapterConfig.FileName), config.ToJson(), new UTF8Encoding(false));
+            File.WriteAllText(Path.Combine(temp, TrainableTokensAdapterConfig.FileName), config.AsSaved().ToJson(), new UTF8Encoding(false));
             using var scope = NewDisposeScope();
             var tensors = model.Layers.Values
                 .Where(l => l.Adapters.ContainsKey(name))

@@ -73,6 +73,15 @@ public sealed record TrainableTokensAdapterConfig
         };
     }
 
+    /// <summary>This config with an unset target_modules resolved to <paramref name="embeddingPath"/>, the model's input
+    /// embedding: PEFT saves an inferred target as the module's full name, a string it treats as a regex.</summary>
+    public TrainableTokensAdapterConfig WithTargetsResolved(string embeddingPath) =>
+        TargetModules is null ? this with { TargetModules = Tuners.TrainableTokens.TargetModules.Regex(embeddingPath) } : this;
+
+    /// <summary>The config as an adapter folder holds it: PEFT's save_pretrained writes inference_mode true whatever the
+    /// training state was.</summary>
+    public TrainableTokensAdapterConfig AsSaved() => this with { InferenceMode = true };
+
     /// <summary>adapter_config.json as PEFT writes it (sorted keys, two-space indent), written by the generated config class.</summary>
     public string ToJson()
     {

@@ -50,8 +50,7 @@ public sealed class TrainableTokensModel : IDisposable
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("An adapter needs a name.", nameof(name));
         var targets = TargetsOf(config);
         TokenIndexCheck.Ensure(config.TokenIndices, Model.Config.VocabSize, name);
-        // PEFT saves an inferred target as the module's full name, a string it treats as a regex.
-        config = config.TargetModules is null ? config with { TargetModules = TargetModules.Regex(BaseEmbedding.Path) } : config;
+        config = config.WithTargetsResolved(BaseEmbedding.Path);
         AddRows(name, TokenLayout.Same(targets.Layers, config.TokenIndices.ToArray(), targets.HeadFollowsEmbedding), config.InitWeights, generator);
         _configs[name] = config;
         SetActiveAdapters(name);

@@ -16,6 +16,9 @@ namespace TrainableTokens.Core.Tests.Training;
 /// whole-logits loss of <see cref="CausalLanguageModel.Forward"/> (the formula the trainer used before), with or
 /// without checkpointing, for adapter rows in the embedding and the head and for parameters inside decoder layers.
 /// </summary>
+// Alone, not beside other tests: the dropout test seeds and reads torch's process-wide RNG, which a test drawing on
+// another thread would move (it failed that way in a full run).
+[Collection(nameof(LoraTrainingTests))]
 public sealed class MemoryBackwardTests : IDisposable
 {
     public MemoryBackwardTests() => ChunkedCrossEntropy.PositionsPerChunkOverride = null;
