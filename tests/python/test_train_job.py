@@ -236,6 +236,18 @@ class ConfigComparison(unittest.TestCase):
         self.assertEqual(found["new_key"]["missing"], "expected")
 
 
+class EarlyStopping(unittest.TestCase):
+    def test_the_settings_transformers_asserts_are_checked_before_a_model_is_loaded(self):
+        with tempfile.TemporaryDirectory() as d:
+            job = train.load_job(make_job(Path(d)))
+            train.check_early_stopping(job, has_eval=True)
+            job["training_arguments"].update(load_best_model_at_end=False, eval_strategy="no")
+            with self.assertRaisesRegex(train.JobError, "needs evaluation data .*eval_strategy.*load_best_model_at_end"):
+                train.check_early_stopping(job, has_eval=False)
+            job["early_stopping"] = None
+            train.check_early_stopping(job, has_eval=False)
+
+
 class OutputFolder(unittest.TestCase):
     def test_plans(self):
         with tempfile.TemporaryDirectory() as d:

@@ -370,6 +370,24 @@ def _is_checkpoint_name(name: str) -> bool:
     return name.startswith("checkpoint-") and name[len("checkpoint-"):].isdigit()
 
 
+def check_early_stopping(job: Mapping, has_eval: bool) -> None:
+    """transformers' EarlyStoppingCallback asserts these when training starts; say so before loading a model."""
+    if not job.get("early_stopping"):
+        return
+    args = job["training_arguments"]
+    missing = []
+    if not has_eval:
+        missing.append("evaluation data (data.eval)")
+    if str(args.get("eval_strategy", "no")).lower() == "no":
+        missing.append("eval_strategy 'steps' or 'epoch'")
+    if not args.get("load_best_model_at_end"):
+        missing.append("load_best_model_at_end: true")
+    if not args.get("metric_for_best_model"):
+        missing.append("metric_for_best_model")
+    if missing:
+        raise JobError(f"{job['_path']}: early_stopping needs {', '.join(missing)} in the job; export the job again.")
+
+
 def resolve_training_arguments(job: Mapping, output_dir: Path, evaluate_first: bool) -> dict:
     """The job's TrainingArguments with output_dir resolved and evaluation before training expressed as eval_on_start."""
     args = dict(job["training_arguments"])
@@ -642,6 +660,7 @@ def run(options: argparse.Namespace, env: Mapping[str, str]) -> int:
     train_examples = read_examples(job_file(job, data["train"]), "training")
     eval_examples = read_examples(job_file(job, data["eval"]), "evaluation") if data.get("eval") else None
     order = read_order(job_file(job, data["order"]), len(train_examples))
+    check_early_stopping(job, eval_examples is not None)
     model_path = options.model or job["base_model"]
     model_moved = options.model is not None and os.path.abspath(options.model) != os.path.abspath(str(job["base_model"]))
 
