@@ -590,6 +590,17 @@ class MainWithStandIns(unittest.TestCase):
         result = json.loads((self.folder / "output" / "job-result.json").read_text())
         self.assertEqual(result["adapter_config_differences"], [])
 
+    def test_under_torchrun_the_accelerate_config_sets_what_accelerate_launch_would(self):
+        folder = self.folder / "accelerate"
+        folder.mkdir()
+        (folder / "fsdp.yaml").write_text(render("fsdp.yaml", dict(Templates.VALUES, mixed_precision="no")))
+        rc, out, err = self.main("--accelerate-config", str(folder / "fsdp.yaml"), "--dry-run")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((os.environ["ACCELERATE_USE_FSDP"], os.environ["FSDP_USE_ORIG_PARAMS"]), ("true", "true"))
+        self.assertEqual(json.loads(out)["engine"], "fsdp")
+        self.assertIs(self.peft.CALLS["get_peft_model"]["autocast_adapter_dtype"], False)
+        self.assertIn("not float32", err)
+
     def test_under_deepspeed_the_adapter_is_made_in_the_models_dtype_and_bf16_mode_is_on(self):
         os.environ["ACCELERATE_USE_DEEPSPEED"] = "true"
         rc, out, err = self.main()

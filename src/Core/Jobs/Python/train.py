@@ -664,7 +664,10 @@ def run(options: argparse.Namespace, env: Mapping[str, str]) -> int:
     model_path = options.model or job["base_model"]
     model_moved = options.model is not None and os.path.abspath(options.model) != os.path.abspath(str(job["base_model"]))
 
-    if options.accelerate_config and env.get("ACCELERATE_USE_FSDP") != "true" and env.get("ACCELERATE_USE_DEEPSPEED") != "true":
+    launched_by_accelerate = env.get("ACCELERATE_USE_FSDP") == "true" or env.get("ACCELERATE_USE_DEEPSPEED") == "true"
+    if options.accelerate_config and launched_by_accelerate:
+        print("train.py: note: --accelerate-config ignored: accelerate launch already applied its config.", file=sys.stderr)
+    if options.accelerate_config and not launched_by_accelerate:
         import yaml
 
         config_path = Path(options.accelerate_config).resolve()
