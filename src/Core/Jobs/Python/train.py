@@ -698,8 +698,8 @@ def run(options: argparse.Namespace, env: Mapping[str, str]) -> int:
     peft_config = build_peft_config(job, options.allow_unknown_arguments)
 
     if plan_dir == "clear" and not options.dry_run:
-        # The other processes wait here until the main one has cleared the folder.
-        with training_args.main_process_first(desc="clearing the output folder"):
+        # Every other process (on every machine) waits here until the main one has cleared the folder.
+        with training_args.main_process_first(local=False, desc="clearing the output folder"):
             if is_main and output_dir.exists():
                 shutil.rmtree(output_dir)
     # Seeded before the adapter is created, so LoRA's random A (and init_weights: false rows) repeat from run to run.
