@@ -15,6 +15,7 @@
         'Add-TokenizerToken'
         'ConvertFrom-TokenId'
         'ConvertTo-TokenId'
+        'Export-TokenTrainingJob'
         'Find-UntrainedToken'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'

@@ -226,6 +226,13 @@ class ConfigComparison(unittest.TestCase):
         saved = dict(expected, token_indices=[7, 5])
         self.assertEqual([d["key"] for d in train.compare_adapter_config(saved, expected, False)], ["token_indices"])
 
+    def test_a_key_only_peft_writes_at_its_default_is_no_difference(self):
+        expected = expected_adapter_config("/m")
+        saved = dict(expected, use_dora=False, loftq_config={})
+        self.assertEqual(train.compare_adapter_config(saved, expected, False, {"use_dora": False, "loftq_config": {}}), [])
+        saved["use_dora"] = True
+        self.assertEqual([d["key"] for d in train.compare_adapter_config(saved, expected, False, {"use_dora": False, "loftq_config": {}})], ["use_dora"])
+
     def test_missing_and_extra_keys_and_bool_versus_number_are_differences(self):
         expected = expected_adapter_config("/m")
         saved = dict(expected, init_weights=1, new_key="x")
@@ -234,6 +241,20 @@ class ConfigComparison(unittest.TestCase):
         self.assertEqual(sorted(found), ["init_weights", "new_key", "revision"])
         self.assertEqual(found["revision"]["missing"], "actual")
         self.assertEqual(found["new_key"]["missing"], "expected")
+
+
+class InitialRowsAndFinalEvaluation(unittest.TestCase):
+    def test_initial_rows_match_the_live_parameter_of_the_default_adapter_and_a_stray_tensor_is_refused(self):
+        key = "base_model.model.model.embed_tokens.trainable_tokens_delta"
+        self.assertEqual(train.match_initial_rows([key + ".default", "other.weight"], [key]), {key: key + ".default"})
+        with self.assertRaisesRegex(train.JobError, "match no trainable parameter"):
+            train.match_initial_rows(["other.weight"], [key])
+
+    def test_the_last_step_is_evaluated_once_whatever_the_schedule(self):
+        history = [{"loss": 2.0, "step": 4}, {"eval_loss": 1.9, "step": 4}]
+        self.assertFalse(train.needs_final_evaluation(history, 4))
+        self.assertTrue(train.needs_final_evaluation(history, 6))
+        self.assertTrue(train.needs_final_evaluation([], 1))
 
 
 class EarlyStopping(unittest.TestCase):

@@ -30,6 +30,7 @@ public static class JobExporter
         var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.OutputPath));
         var original = request.Config;
         EnsureApart(output, Inputs(original, request));
+        if (request.Overwrite) EnsureOnlyExported(output);
         // The job writes into its own output folder and starts from the beginning; the run file's own output_dir and
         // checkpoint are this machine's, so the preflight checks the job's instead.
         var config = original with

@@ -94,7 +94,7 @@ internal static class JobFiles
     public static string LaunchCommand(JobExportPlan plan, bool multiNode)
     {
         var command = $"accelerate launch --config_file {ConfigFile(plan.Request.Engine)}";
-        if (multiNode) command += " --machine_rank \"$NODE_RANK\" --main_process_ip \"$MASTER_ADDR\" --main_process_port \"${{MASTER_PORT:-29500}}\"";
+        if (multiNode) command += " --machine_rank \"$NODE_RANK\" --main_process_ip \"$MASTER_ADDR\" --main_process_port \"${MASTER_PORT:-29500}\"";
         return command + " train.py";
     }
 
@@ -103,77 +103,74 @@ internal static class JobFiles
     {
         var nodes = plan.Request.Nodes;
         var gpus = plan.Request.Processes;
-        var launch = LaunchCommand(plan, multiNode: nodes > 1);
-        var service = nodes > 1
-            ? $"""
-              ---
-              # A headless Service gives pod 0 the stable name the other pods rendezvous with.
-              apiVersion: v1
-              kind: Service
-              metadata:
-                name: trainable-tokens-job
-              spec:
-                clusterIP: None
-                selector:
-                  job-name: trainable-tokens-job
-              """
-            : "";
-        var env = nodes > 1
-            ? """
-                          env:
-                            - name: NODE_RANK
-                              valueFrom:
-                                fieldRef:
-                                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']
-                            - name: MASTER_ADDR
-                              value: trainable-tokens-job-0.trainable-tokens-job
-                            - name: MASTER_PORT
-                              value: "29500"
-
-              """
-            : "";
-        return $"""
-            # A Kubernetes Job for this exported training job: {nodes} node(s) with {gpus} GPU(s) each.
-            # The job folder and the base model are read from a volume (here a PersistentVolumeClaim named
-            # trainable-tokens-data holding the job folder at /data/job and the model at the path job.json names, or pass
-            # --model); the adapter is written to /data/job/output. Change the image, the claim and the paths to yours.
-            apiVersion: batch/v1
-            kind: Job
-            metadata:
-              name: trainable-tokens-job
-            spec:
-              completionMode: Indexed
-              completions: {nodes}
-              parallelism: {nodes}
-              backoffLimit: 0
-              template:
-                spec:
-                  restartPolicy: Never
-                  subdomain: trainable-tokens-job
-                  containers:
-                    - name: train
-                      # Any image with Python 3.10+ and a CUDA build of PyTorch; requirements.txt pins the rest.
-                      image: registry.example.com/pytorch-cuda:2.11
-                      workingDir: /data/job
-                      command: ["bash", "-c"]
-                      args:
-                        - pip install -r requirements.txt && {launch}
-            {env}              resources:
-                        limits:
-                          nvidia.com/gpu: {gpus}
-                      volumeMounts:
-                        - name: data
-                          mountPath: /data
-                        - name: shm
-                          mountPath: /dev/shm
-                  volumes:
-                    - name: data
-                      persistentVolumeClaim:
-                        claimName: trainable-tokens-data
-                    - name: shm
-                      emptyDir:
-                        medium: Memory
-            {service}
-            """;
+        var y = new System.Text.StringBuilder();
+        void L(string line) => y.Append(line).Append('\n');
+        L($"# A Kubernetes Job for this exported training job: {nodes} node(s) with {gpus} GPU(s) each.");
+        L("# The job folder and the base model are read from a volume (here a PersistentVolumeClaim named trainable-tokens-data");
+        L("# holding the job folder at /data/job and the model at the path job.json names; or add --model to the command); the");
+        L("# adapter is written to /data/job/output. Change the image, the claim and the paths to yours. Apply: kubectl apply -f job.yaml");
+        L("apiVersion: batch/v1");
+        L("kind: Job");
+        L("metadata:");
+        L("  name: trainable-tokens-job");
+        L("spec:");
+        L("  completionMode: Indexed");
+        L($"  completions: {nodes}");
+        L($"  parallelism: {nodes}");
+        L("  backoffLimit: 0");
+        L("  template:");
+        L("    spec:");
+        L("      restartPolicy: Never");
+        L("      subdomain: trainable-tokens-job");
+        L("      containers:");
+        L("        - name: train");
+        L("          # Any image with Python 3.10+ and a CUDA build of PyTorch; requirements.txt pins the rest.");
+        L("          image: registry.example.com/pytorch-cuda:2.11");
+        L("          workingDir: /data/job");
+        L("          command: [\"bash\", \"-c\"]");
+        L("          args:");
+        L($"            - pip install -r requirements.txt && {LaunchCommand(plan, multiNode: nodes > 1)}");
+        if (nodes > 1)
+        {
+            L("          env:");
+            L("            - name: NODE_RANK");
+            L("              valueFrom:");
+            L("                fieldRef:");
+            L("                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']");
+            L("            # Pod 0's stable name, from the headless Service below.");
+            L("            - name: MASTER_ADDR");
+            L("              value: trainable-tokens-job-0.trainable-tokens-job");
+            L("            - name: MASTER_PORT");
+            L("              value: \"29500\"");
+        }
+        L("          resources:");
+        L("            limits:");
+        L($"              nvidia.com/gpu: {gpus}");
+        L("          volumeMounts:");
+        L("            - name: data");
+        L("              mountPath: /data");
+        L("            - name: shm");
+        L("              mountPath: /dev/shm");
+        L("      volumes:");
+        L("        - name: data");
+        L("          persistentVolumeClaim:");
+        L("            claimName: trainable-tokens-data");
+        L("        - name: shm");
+        L("          emptyDir:");
+        L("            medium: Memory");
+        if (nodes > 1)
+        {
+            L("---");
+            L("# A headless Service gives each pod a stable DNS name; the others reach pod 0 through it.");
+            L("apiVersion: v1");
+            L("kind: Service");
+            L("metadata:");
+            L("  name: trainable-tokens-job");
+            L("spec:");
+            L("  clusterIP: None");
+            L("  selector:");
+            L("    job-name: trainable-tokens-job");
+        }
+        return y.ToString();
     }
 }

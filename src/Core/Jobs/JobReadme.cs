@@ -84,6 +84,7 @@ internal static class JobReadme
             checkpoint steps as `Start-TokenTraining` would use. The examples are tokenised here, so no tokenizer or chat-template
             difference on the Python side can change them.
 
+
             """);
         if (plan.Warnings.Count == 0) s.Append("Nothing in this run is known to differ.\n");
         else
@@ -94,6 +95,7 @@ internal static class JobReadme
         s.Append("""
 
             ## Known traps
+
 
             """);
         foreach (var trap in JobTraps.For(plan.Request.Engine)) s.Append($"- {trap}\n");

@@ -21,12 +21,19 @@ internal static partial class JobTemplates
         return reader.ReadToEnd();
     }
 
+    /// <summary>The template with its placeholders filled in. Comment lines (#) are kept as written: a template's header
+    /// documents its placeholders, and the rendered file keeps that documentation.</summary>
     public static string Render(string file, IReadOnlyDictionary<string, string> values)
     {
-        var text = Placeholder().Replace(Read(file), m => values.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
-        var left = Placeholder().Match(text);
-        if (left.Success) throw new InvalidOperationException($"The template '{file}' has no value for {left.Value}.");
-        return text;
+        var lines = Read(file).Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].TrimStart().StartsWith('#')) continue;
+            lines[i] = Placeholder().Replace(lines[i], m => values.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
+            var left = Placeholder().Match(lines[i]);
+            if (left.Success) throw new InvalidOperationException($"The template '{file}' has no value for {left.Value} (line {i + 1}).");
+        }
+        return string.Join('\n', lines);
     }
 
     [GeneratedRegex(@"\{\{([a-z_]+)\}\}")]

@@ -295,11 +295,14 @@ def dataclass_defaults(cls: Any) -> dict:
     return out
 
 
-def compare_adapter_config(saved: Mapping[str, Any], expected: Mapping[str, Any], model_moved: bool) -> list[dict]:
+def compare_adapter_config(saved: Mapping[str, Any], expected: Mapping[str, Any], model_moved: bool,
+                           peft_defaults: Mapping[str, Any] | None = None) -> list[dict]:
     """Key-by-key differences between the adapter_config.json PEFT wrote and the one Start-TokenTraining would write.
 
     peft_version is never compared (PEFT stamps its own); base_model_name_or_path only when --model did not move the
-    base model. Lists PEFT keeps as sets (target_modules, exclude_modules) are compared without order.
+    base model. Lists PEFT keeps as sets (target_modules, exclude_modules) are compared without order. A key only PEFT
+    wrote, at its config class's default (LoraConfig's use_dora: false and the like, which the engine leaves out), is
+    the same setting, not a difference.
     """
     ignored = set(ALWAYS_IGNORED_CONFIG_KEYS)
     if model_moved:
@@ -309,12 +312,23 @@ def compare_adapter_config(saved: Mapping[str, Any], expected: Mapping[str, Any]
         if key in ignored:
             continue
         a, b = expected.get(key, _MISSING), saved.get(key, _MISSING)
+        if a is _MISSING and peft_defaults is not None and key in peft_defaults and _config_values_equal(key, _jsonish(peft_defaults[key]), b):
+            continue
         if not _config_values_equal(key, a, b):
             differences.append({"key": key,
                                 "expected": None if a is _MISSING else a,
                                 "actual": None if b is _MISSING else b,
                                 "missing": "expected" if a is _MISSING else ("actual" if b is _MISSING else None)})
     return differences
+
+
+def _jsonish(value: Any) -> Any:
+    """A default as adapter_config.json holds it: dataclasses as dicts, sets as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json.loads(json.dumps(dataclasses.asdict(value), default=str))
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return value
 
 
 class _Missing:
@@ -627,6 +641,45 @@ def _save_adapter_zero3(trainer, output_dir: str) -> None:
         model.save_pretrained(output_dir, state_dict=state, safe_serialization=True)
 
 
+def match_initial_rows(parameter_names: Iterable[str], keys: Iterable[str], adapter: str = "default") -> dict[str, str]:
+    """Which trainable parameter each tensor of data/initial-rows.safetensors starts: the file uses PEFT's saved names
+    (no adapter suffix), the live parameter carries the adapter's name. A tensor that matches none is an error."""
+    names = set(parameter_names)
+    matched, missing = {}, []
+    for key in keys:
+        name = f"{key}.{adapter}"
+        if name in names:
+            matched[key] = name
+        else:
+            missing.append(key)
+    if missing:
+        raise JobError(f"data/initial-rows.safetensors has {missing[:3]}, which match no trainable parameter of the PEFT model "
+                       f"(it has {sorted(names)[:3]}...): the job was exported for another model or method.")
+    return matched
+
+
+def apply_initial_rows(model, path: Path) -> list[str]:
+    """Starts the trained rows where the engine starts them (untrained rows from the mean of the trained rows)."""
+    import torch
+    from safetensors.torch import load_file
+
+    rows = load_file(str(path))
+    params = dict(model.named_parameters())
+    matched = match_initial_rows((n for n, p in params.items() if p.requires_grad), rows)
+    with torch.no_grad():
+        for key, name in matched.items():
+            target = params[name]
+            if tuple(target.shape) != tuple(rows[key].shape):
+                raise JobError(f"{path.name}: '{key}' is {list(rows[key].shape)}, the parameter {name} is {list(target.shape)}.")
+            target.copy_(rows[key].to(dtype=target.dtype, device=target.device))
+    return sorted(matched)
+
+
+def needs_final_evaluation(log_history: Sequence[Mapping[str, Any]], global_step: int) -> bool:
+    """The engine always evaluates after the last step when evaluation is on; Trainer only when its schedule says so."""
+    return not any("eval_loss" in entry and entry.get("step") == global_step for entry in log_history)
+
+
 def describe_trainable(model) -> list[dict]:
     return [{"name": n, "dtype": str(p.dtype).replace("torch.", ""), "shape": list(p.shape)}
             for n, p in model.named_parameters() if p.requires_grad]
@@ -710,6 +763,8 @@ def run(options: argparse.Namespace, env: Mapping[str, str]) -> int:
     trainable = describe_trainable(model)
     if not trainable:
         raise JobError("the PEFT model has no trainable parameters: check peft_config's token indices and targets.")
+    initial = job.get("initial_rows")
+    started = apply_initial_rows(model, job_file(job, initial["file"])) if initial and not options.resume else []
 
     callbacks = []
     if job.get("early_stopping"):
@@ -727,18 +782,21 @@ def run(options: argparse.Namespace, env: Mapping[str, str]) -> int:
                 "float32_trainable": precision["float32_trainable"], "precision_note": precision["note"],
                 "training_arguments": used_args, "peft_config": job["peft_config"], "trainable_parameters": trainable,
                 "train_examples": len(train_examples), "eval_examples": len(eval_examples or []),
-                "epochs_exported": len(order), "early_stopping": job.get("early_stopping"), "versions": versions}
+                "epochs_exported": len(order), "early_stopping": job.get("early_stopping"), "initial_rows": started,
+                "versions": versions}
     if options.dry_run:
         if is_main:
             print(json.dumps(settings, indent=2, default=str))
         return 0
 
     result = trainer.train(resume_from_checkpoint=True if options.resume else None)
+    if job.get("evaluate_after_training") and eval_examples is not None and needs_final_evaluation(trainer.state.log_history, trainer.state.global_step):
+        trainer.evaluate()
     trainer.save_model(str(output_dir))
     if not is_main:
         return 0
     saved_config = json.loads((output_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    differences = compare_adapter_config(saved_config, job["adapter_config"], model_moved)
+    differences = compare_adapter_config(saved_config, job["adapter_config"], model_moved, dataclass_defaults(type(peft_config)))
     problems = check_saved_adapter(output_dir, token_count_of(job))
     unexpected = [d for d in differences if d["key"] != "base_model_name_or_path"]
     report = {"versions": versions, "adapter_config_differences": differences, "adapter_problems": problems,
