@@ -33,6 +33,47 @@ Describe "The exported job's train.py" {
         finally { Remove-Item $cache -ErrorAction SilentlyContinue }
     }
 
+    It 'reads a job Export-TokenTrainingJob wrote, with the stand-ins for torch, transformers and peft (--dry-run)' {
+        if (-not $script:Python) { throw 'python3 is needed to run the exported job''s train.py; install Python 3.11 or later (with PyYAML).' }
+        Import-Module $ModuleManifest -Force
+        $work = Join-Path ([System.IO.Path]::GetTempPath()) "tt-trainjob-$([guid]::NewGuid().ToString('N'))"
+        try {
+            $examples = Join-Path $script:RepoRoot 'examples'
+            $lora = Join-Path $work 'lora.yaml'
+            New-Item -ItemType Directory $work | Out-Null
+            # A LoRA run with token rows beside the quickstart's Trainable Tokens run: both job.json shapes.
+            (Get-Content -Raw (Join-Path $examples 'lora.run.yaml')).
+                Replace('./models/tiny-llama3', (Join-Path $examples 'models/tiny-llama3')).
+                Replace('./data/quickstart.jsonl', (Join-Path $examples 'data/quickstart.jsonl')).
+                Replace('../out/lora-adapter', (Join-Path $work 'unused')).
+                Replace('  init_lora_weights: true', "  init_lora_weights: true`n  trainable_token_indices: [10002, 10003]") | Set-Content $lora
+            $jobs = @(
+                Export-TokenTrainingJob (Join-Path $examples 'quickstart.run.yaml') -OutputPath (Join-Path $work 'tt') 3>$null
+                Export-TokenTrainingJob $lora -OutputPath (Join-Path $work 'lora') -Processes 2 3>$null
+            )
+            $env:PYTHONPATH = Join-Path $script:RepoRoot 'tests/python/fake_modules'
+            foreach ($job in $jobs) {
+                $output = & $script:Python.Source (Join-Path $job.Path 'train.py') --dry-run 2>&1 | ForEach-Object { "$_" }
+                $LASTEXITCODE | Should -Be 0 -Because ($output -join [Environment]::NewLine)
+                $text = ($output | Where-Object { $_ -notmatch '^train\.py: (note|warning)' }) -join [Environment]::NewLine
+                $settings = $text | ConvertFrom-Json
+                $settings.method | Should -Be $job.Method
+                $settings.train_examples | Should -Be $job.TrainExamples
+                $settings.training_arguments.max_steps | Should -Be $job.MaxSteps
+                $settings.training_arguments.per_device_train_batch_size | Should -BeGreaterThan 0
+                $settings.epochs_exported | Should -BeGreaterOrEqual 1
+            }
+            # The tiny model's rows 10002 and 10003 are trained, so the job starts them as PEFT does, from copies: no initial rows.
+            $first = (& $script:Python.Source (Join-Path $jobs[0].Path 'train.py') --dry-run 2>$null) -join "`n" | ConvertFrom-Json
+            @($first.initial_rows).Count | Should -Be 0
+            (Get-Content (Join-Path $jobs[0].Path 'job.json') -Raw | ConvertFrom-Json).initial_rows | Should -BeNullOrEmpty
+        }
+        finally {
+            Remove-Item Env:PYTHONPATH -ErrorAction SilentlyContinue
+            Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+        }
+    }
+
     It 'is in the built engine, byte for byte, with the accelerate templates' {
         $core = Get-ChildItem -Path $ModuleDirectory -Recurse -Filter 'TrainableTokens.Core.dll' | Select-Object -First 1
         $core | Should -Not -BeNullOrEmpty

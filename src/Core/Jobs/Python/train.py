@@ -658,21 +658,24 @@ def match_initial_rows(parameter_names: Iterable[str], keys: Iterable[str], adap
     return matched
 
 
-def apply_initial_rows(model, path: Path) -> list[str]:
+def initial_row_keys(path: Path) -> list[str]:
+    """The tensor names of data/initial-rows.safetensors, from its header alone."""
+    return [k for k in safetensors_header(path) if k != "__metadata__"]
+
+
+def apply_initial_rows(model, path: Path, matched: Mapping[str, str]) -> None:
     """Starts the trained rows where the engine starts them (untrained rows from the mean of the trained rows)."""
     import torch
     from safetensors.torch import load_file
 
     rows = load_file(str(path))
     params = dict(model.named_parameters())
-    matched = match_initial_rows((n for n, p in params.items() if p.requires_grad), rows)
     with torch.no_grad():
         for key, name in matched.items():
             target = params[name]
             if tuple(target.shape) != tuple(rows[key].shape):
                 raise JobError(f"{path.name}: '{key}' is {list(rows[key].shape)}, the parameter {name} is {list(target.shape)}.")
             target.copy_(rows[key].to(dtype=target.dtype, device=target.device))
-    return sorted(matched)
 
 
 def needs_final_evaluation(log_history: Sequence[Mapping[str, Any]], global_step: int) -> bool:
@@ -764,7 +767,13 @@ def run(options: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not trainable:
         raise JobError("the PEFT model has no trainable parameters: check peft_config's token indices and targets.")
     initial = job.get("initial_rows")
-    started = apply_initial_rows(model, job_file(job, initial["file"])) if initial and not options.resume else []
+    started: list[str] = []
+    if initial and not options.resume:
+        rows_path = job_file(job, initial["file"])
+        matched = match_initial_rows((n for n, p in model.named_parameters() if p.requires_grad), initial_row_keys(rows_path))
+        started = sorted(matched)
+        if not options.dry_run:
+            apply_initial_rows(model, rows_path, matched)
 
     callbacks = []
     if job.get("early_stopping"):
