@@ -16,6 +16,7 @@
         'ConvertFrom-TokenId'
         'ConvertTo-TokenId'
         'Find-UntrainedToken'
+        'Import-TokenTrainingJob'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
         'Invoke-TokenGeneration'
