@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainableTokens.Core.IO;
+using TrainableTokens.Core.Merging;
 using TrainableTokens.Core.Models;
 using TrainableTokens.Core.Tuners;
 using TrainableTokens.Core.Tuners.Lora;
@@ -124,13 +125,24 @@ public static class JobImport
                 SafetensorsWriter.WriteStreamed(Path.Combine(staged.Folder, AdapterFolder.WeightsFileName), sources, metadata);
             }
             // The same rules Test-TokenAdapter and Merge-TokenAdapter apply, on the repaired folder; messages name the job's adapter.
-            var problems = AdapterCompatibility.Problems(staged.Folder, modelFolder, model).Select(p => p.Replace(staged.Folder, adapter, StringComparison.Ordinal)).ToList();
+            string Named(string message) => message.Replace(staged.Folder, adapter, StringComparison.Ordinal);
+            var problems = AdapterCompatibility.Problems(staged.Folder, modelFolder, model).Select(Named).ToList();
             if (problems.Count > 0)
                 throw new InvalidAdapterException(
                     $"The adapter '{adapter}' does not fit the base model '{modelFolder}': {string.Join("; ", problems.Take(3))}" +
                     (problems.Count > 3 ? $"; and {problems.Count - 3} more" : "") + ". Give the model the job trained (-BaseModel).", adapter);
-            staged.Result = new JobImportResult(output, job.Folder, adapter, modelFolder, null, differences, repairs,
-                JobResultValues.Find(adapter, job.DefaultAdapterFolder));
+            // Merge-TokenAdapter's plan adds what fitting alone does not cover (stray rows, a tied head's copy that differs),
+            // so an imported folder always merges. It writes nothing; its output path is never created.
+            try
+            {
+                AdapterMerge.Plan(new AdapterMergeRequest(modelFolder, [staged.Folder], Path.Combine(Path.GetTempPath(), $"tt-import-check-{Guid.NewGuid():N}")));
+            }
+            catch (InvalidAdapterException e)
+            {
+                throw new InvalidAdapterException(Named(e.Message), adapter, e);
+            }
+            // job-result.json describes the run's final adapter: a checkpoint's folder has none, and the final one's would mislead.
+            staged.Result = new JobImportResult(output, job.Folder, adapter, modelFolder, null, differences, repairs, JobResultValues.Find(adapter));
             return staged;
         }
         catch

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainableTokens.Core.IO;
@@ -14,15 +13,11 @@ public sealed record JobResultValues(string Path, IReadOnlyDictionary<string, st
 {
     private const long MaxFileBytes = 64L << 20;
 
-    /// <summary>job-result.json in the first of <paramref name="folders"/> that has one; null when none has.</summary>
-    public static JobResultValues? Find(params string[] folders)
+    /// <summary>job-result.json in <paramref name="folder"/>; null when it has none.</summary>
+    public static JobResultValues? Find(string folder)
     {
-        foreach (var folder in folders.Distinct(StringComparer.Ordinal))
-        {
-            var path = System.IO.Path.Combine(folder, JobLayout.ResultFile);
-            if (FileKind.Of(path) != FileKindValue.Missing) return Read(path);
-        }
-        return null;
+        var path = System.IO.Path.Combine(folder, JobLayout.ResultFile);
+        return FileKind.Of(path) == FileKindValue.Missing ? null : Read(path);
     }
 
     public static JobResultValues Read(string path)

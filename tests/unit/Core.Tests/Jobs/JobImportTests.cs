@@ -294,14 +294,41 @@ public sealed class JobImportTests : IDisposable, IClassFixture<TrainedAdapters>
         Assert.Equal(InvalidJobException.AdapterNotFound, e.ErrorId);
         Assert.Contains("checkpoint-2", e.Message);
 
-        File.WriteAllText(Path.Combine(job, "output", "job-result.json"), """{"versions": {"peft": "0.21.0", "deepspeed": null}, "global_step": 2, "train_loss": 1.25}""");
+        // The finished run's record describes its final adapter, not this checkpoint: it is not reported for it.
+        File.WriteAllText(Path.Combine(job, "output", "job-result.json"), """{"versions": {"peft": "0.21.0"}, "global_step": 4, "train_loss": 1.25}""");
         var result = Import(job, adapterPath: Path.Combine(job, "output", "checkpoint-2"));
         Assert.Equal(Path.Combine(job, "output", "checkpoint-2"), result.AdapterSource);
+        Assert.Null(result.JobResult);
+        PassesAcceptanceAndMerges(result.Path, _dir);
+    }
+
+    [Fact]
+    public void The_runs_job_result_json_values_are_reported_and_a_malformed_one_is_refused()
+    {
+        var job = Job("result", _trained.Tokens);
+        File.WriteAllText(Path.Combine(job, "output", "job-result.json"), """{"versions": {"peft": "0.21.0", "deepspeed": null}, "global_step": 2, "train_loss": 1.25, "log_history": []}""");
+        var result = Import(job, "result");
         Assert.Equal(2, result.GlobalStep);
         Assert.Equal(1.25, result.TrainLoss);
         Assert.Equal("0.21.0", result.Versions!["peft"]);
         Assert.Null(result.Versions["deepspeed"]);
-        PassesAcceptanceAndMerges(result.Path, _dir);
+
+        File.WriteAllText(Path.Combine(job, "output", "job-result.json"), """{"global_step": "two"}""");
+        var e = Refused<InvalidJobException>(job, "result-bad");
+        Assert.Equal(InvalidJobException.InvalidJob, e.ErrorId);
+        Assert.Contains("global_step", e.Message);
+        Assert.Contains("job-result.json", e.Message);
+    }
+
+    [Fact]
+    public void A_tied_heads_copy_that_differs_from_the_embeddings_rows_is_refused_as_merge_refuses_it()
+    {
+        var job = Job("head", _trained.Tokens, writeWeights: false);
+        Rewrite(Path.Combine(_trained.Tokens, "adapter_model.safetensors"), Path.Combine(job, "output", "adapter_model.safetensors"), n => n,
+            t => t.Name == "base_model.model.lm_head.trainable_tokens_delta" ? ones(t.Shape, ScalarType.Float32) : null);
+        var e = Refused<InvalidAdapterException>(job);
+        Assert.Contains("lm_head", e.Message);
+        Assert.DoesNotContain("tt-import-", e.Message);
     }
 
     [Theory]
