@@ -17,7 +17,8 @@ public sealed record ConfigDifference(string Key, string? Expected, string? Actu
 /// <summary>
 /// Compares the adapter_config.json a job's run wrote with the one job.json says it should write, key by key. peft_version
 /// is ignored (PEFT writes its own); numbers compare by value (PEFT may write 8 where we wrote 8.0); target_modules and
-/// exclude_modules compare as sets, since PEFT keeps them in a Python set and saves them in no fixed order.
+/// exclude_modules compare as sets, since PEFT keeps them in a Python set and saves them in no fixed order; a key only one
+/// side has is no difference when its value is PEFT's unset one (<see cref="PeftConfigDefaults"/>).
 /// </summary>
 public static class AdapterConfigComparison
 {
@@ -35,6 +36,8 @@ public static class AdapterConfigComparison
             var hasExpected = expected.TryGetPropertyValue(key, out var e);
             var hasActual = actual.TryGetPropertyValue(key, out var a);
             if (hasExpected && hasActual && Same(e, a, SetValued.Contains(key))) continue;
+            // A key one side leaves out at PEFT's unset value (PEFT writes keys for variants this module does not write).
+            if (hasExpected != hasActual && PeftConfigDefaults.TryGet(key, out var unset) && Same(hasExpected ? e : a, unset, asSet: false)) continue;
             differences.Add(new ConfigDifference(key, hasExpected ? Text(e) : null, hasActual ? Text(a) : null));
         }
         return differences;

@@ -273,6 +273,16 @@ public sealed class JobImportTests : IDisposable, IClassFixture<TrainedAdapters>
     }
 
     [Fact]
+    public void Keys_peft_writes_for_settings_left_unset_are_no_difference_but_set_ones_are()
+    {
+        var expected = JsonNode.Parse("""{"peft_type": "LORA", "r": 4}""")!.AsObject();
+        var peft = JsonNode.Parse("""{"peft_type": "LORA", "r": 4, "use_dora": false, "megatron_core": "megatron.core", "loftq_config": {}, "qalora_group_size": 16, "auto_mapping": null}""")!.AsObject();
+        Assert.Empty(AdapterConfigComparison.Compare(expected, peft));
+        var dora = JsonNode.Parse("""{"peft_type": "LORA", "r": 4, "use_dora": true, "brand_new": null}""")!.AsObject();
+        Assert.Equal(new[] { new ConfigDifference("brand_new", null, "null"), new ConfigDifference("use_dora", null, "true") }, AdapterConfigComparison.Compare(expected, dora));
+    }
+
+    [Fact]
     public void A_pickle_only_folder_is_refused_saying_to_save_with_safetensors()
     {
         foreach (var pickle in new[] { "adapter_model.bin", "pytorch_model.bin" })
