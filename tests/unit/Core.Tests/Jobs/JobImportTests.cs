@@ -223,7 +223,7 @@ public sealed class JobImportTests : IDisposable, IClassFixture<TrainedAdapters>
     }
 
     [Fact]
-    public void Zero3_empty_lora_token_adapter_rows_and_missing_rows_are_refused()
+    public void Zero3_empty_lora_token_adapter_rows_an_empty_lora_matrix_and_missing_rows_are_refused()
     {
         var rowsKey = LoraAdapterFolder.KeyTokens("model.embed_tokens");
         var job = Job("zero3-lora", _trained.Lora, writeWeights: false);
@@ -232,6 +232,14 @@ public sealed class JobImportTests : IDisposable, IClassFixture<TrainedAdapters>
         var e = Refused<InvalidJobException>(job);
         Assert.Equal(InvalidJobException.PartitionedTensor, e.ErrorId);
         Assert.Contains(rowsKey, e.Message);
+
+        var pairKey = LoraAdapterFolder.KeyA("model.layers.0.self_attn.q_proj");
+        var pair = Job("zero3-lora-pair", _trained.Lora, writeWeights: false);
+        Rewrite(Path.Combine(_trained.Lora, "adapter_model.safetensors"), Path.Combine(pair, "output", "adapter_model.safetensors"), n => n,
+            t => t.Name == pairKey ? zeros(new long[] { 0 }, ScalarType.Float32) : null);
+        var pairError = Refused<InvalidJobException>(pair);
+        Assert.Equal(InvalidJobException.PartitionedTensor, pairError.ErrorId);
+        Assert.Contains(pairKey, pairError.Message);
 
         var missing = Job("zero3-lora-missing", _trained.Lora, rename: n => n == rowsKey ? null : n);
         var e2 = Refused<InvalidJobException>(missing);
