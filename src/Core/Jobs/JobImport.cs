@@ -69,11 +69,16 @@ public static class JobImport
     }
 
     /// <summary>The repaired adapter in a temporary folder of its own, checked; disposing removes it.</summary>
-    private sealed class Staged(string folder) : IDisposable
+    private sealed class Staged : IDisposable
     {
-        public string Folder { get; } = folder;
+        private readonly string _root = Directory.CreateTempSubdirectory("tt-import-").FullName;
+
+        // Named as the job's adapter folder, so messages that name an adapter by its folder's name read the same.
+        public Staged(string adapter) => Folder = Directory.CreateDirectory(Path.Combine(_root, Path.GetFileName(adapter))).FullName;
+
+        public string Folder { get; }
         public JobImportResult Result { get; set; } = null!;
-        public void Dispose() => AtomicFolder.DeleteQuietly(Folder);
+        public void Dispose() => AtomicFolder.DeleteQuietly(_root);
     }
 
     private static Staged Prepare(JobImportRequest request)
@@ -100,7 +105,7 @@ public static class JobImport
                 "or use -AllowConfigDifference to import it as it is.", configPath);
 
         var method = PeftAdapter.MethodOf(adapter);
-        var staged = new Staged(Directory.CreateTempSubdirectory("tt-import-").FullName);
+        var staged = new Staged(adapter);
         try
         {
             IReadOnlyList<TensorRepair> repairs;
