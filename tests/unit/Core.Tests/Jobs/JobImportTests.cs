@@ -176,6 +176,15 @@ public sealed class JobImportTests : IDisposable, IClassFixture<TrainedAdapters>
     }
 
     [Fact]
+    public void Only_wrapper_segments_are_removed_and_a_module_named_module_further_in_is_kept()
+    {
+        Assert.Null(TensorNameRepair.Repair("base_model.model.model.module.embed_tokens.trainable_tokens_delta"));
+        Assert.Null(TensorNameRepair.Repair("base_model.model.model._orig_module.lora_A.weight"));
+        Assert.Equal("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+            TensorNameRepair.Repair("module._orig_mod.base_model.model.model.layers.0._fsdp_wrapped_module._checkpoint_wrapped_module.self_attn.q_proj.lora_A.weight")!.To);
+    }
+
+    [Fact]
     public void Keys_with_the_adapter_name_appended_are_accepted_as_they_are()
     {
         var job = Job("named", _trained.Tokens, rename: n => n + ".default");
