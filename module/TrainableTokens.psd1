@@ -17,6 +17,7 @@
         'ConvertTo-TokenId'
         'Export-TokenTrainingJob'
         'Find-UntrainedToken'
+        'Import-TokenTrainingJob'
         'Get-TrainableTokensEnvironment'
         'Invoke-TokenModel'
         'Invoke-TokenGeneration'
