@@ -33,6 +33,8 @@ internal static class ResultTypeNames
         typeof(TrainableTokens.Core.Merging.MergedTensor),
         typeof(TrainableTokens.Core.Training.TrainingResult),
         typeof(TrainableTokens.Core.Training.TrainingLogEntry),
+        typeof(TrainableTokens.Core.Jobs.JobExportResult),
+        typeof(TrainableTokens.Core.Jobs.JobWarning),
         typeof(TrainableTokens.Core.Jobs.JobImportResult),
         typeof(TrainableTokens.Core.Jobs.ConfigDifference),
         typeof(TrainableTokens.Core.Jobs.TensorRepair),

@@ -194,6 +194,34 @@ public sealed class JobExportTests : IDisposable
         Assert.Equal(JobEngine.Fsdp, Plan(Tokens(t => t with { Device = "cuda:3" })).Request.Engine);
     }
 
+    [Fact]
+    public void An_exported_job_whose_adapter_peft_saves_as_the_engine_would_comes_back_through_import_and_merges()
+    {
+        // No PEFT here: the same run trained by the engine stands in for the job's output, saved as PEFT 0.21 saves it
+        // (its own peft_version, LoRA's unset keys written out). The device checks run the real job (tests/device).
+        foreach (var (name, run) in new[] { ("tt", Tokens(t => t with { MaxSteps = 2 })), ("lora", Lora(t => t with { MaxSteps = 2 })) })
+        {
+            var job = Path.Combine(_dir, "job-" + name);
+            var result = JobExporter.Write(JobExporter.Plan(new JobExportRequest(run, job) { BaseDirectory = _dir }));
+            Assert.Contains(JobLayout.TrainScript, result.Files);
+            var trained = Train(run with { Training = run.Training! with { OutputDir = Path.Combine(_dir, "engine-" + name) } });
+            var output = Path.Combine(job, JobLayout.OutputFolder);
+            Directory.CreateDirectory(output);
+            File.Copy(Path.Combine(trained.AdapterFolder!, "adapter_model.safetensors"), Path.Combine(output, "adapter_model.safetensors"));
+            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(trained.AdapterFolder!, "adapter_config.json")))!.AsObject();
+            config["peft_version"] = "0.21.0";
+            if (name == "lora") { config["use_dora"] = false; config["loftq_config"] = new JsonObject(); }
+            File.WriteAllText(Path.Combine(output, "adapter_config.json"), config.ToJsonString());
+
+            var imported = JobImport.Run(new JobImportRequest(job, Path.Combine(_dir, "imported-" + name)));
+            Assert.Empty(imported.ConfigDifferences);
+            Assert.Empty(imported.Repairs);
+            Assert.Empty(AdapterCompatibility.Problems(imported.Path, Path.GetFullPath(Examples.Llama3), ModelConfigReader.ReadFolder(Examples.Llama3)));
+            var merged = Core.Merging.AdapterMerge.Run(new Core.Merging.AdapterMergeRequest(Path.GetFullPath(Examples.Llama3), [imported.Path], Path.Combine(_dir, "merged-" + name)));
+            Assert.True(Directory.Exists(merged.OutputPath));
+        }
+    }
+
     private static void ZeroRows(string folder, string name, long[] rows)
     {
         var path = Path.Combine(folder, "model.safetensors");
