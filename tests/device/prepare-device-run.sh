@@ -8,6 +8,7 @@
 #   lora-cases.tgz         tiny models and our LoRA (+ trainable tokens) adapters, from the harness's lora-write
 #   cases.tgz, adapter-cases.tgz   the transformers/PEFT reference cases (tests/reference/New-*Cases.ps1); these need
 #                          the built module (./build.ps1) and are left out with --no-reference
+#   jobs.tgz               training jobs from Export-TokenTrainingJob (tests/device/New-JobCases.ps1; built module too)
 # and checks that what travels (tracked files + untracked-not-ignored + this folder) stays under the tool's 64 MiB.
 #
 # usage: tests/device/prepare-device-run.sh [--torchsharp-git GIT_DIR] [--no-reference]
@@ -60,6 +61,9 @@ if [ "$REFERENCE" = 1 ]; then
   dotnet pwsh -NoProfile -File tests/reference/New-AdapterCases.ps1 -OutDir "$SCRATCH/adapter-cases" >/dev/null
   tar czf "$CARRY/cases.tgz" -C "$SCRATCH" cases
   tar czf "$CARRY/adapter-cases.tgz" -C "$SCRATCH" adapter-cases
+  echo "== exported training jobs (Export-TokenTrainingJob, for Trainer + PEFT on the device)"
+  dotnet pwsh -NoProfile -File tests/device/New-JobCases.ps1 -OutDir "$SCRATCH/jobs" >/dev/null
+  tar czf "$CARRY/jobs.tgz" -C "$SCRATCH" jobs
 fi
 
 echo "== what travels"

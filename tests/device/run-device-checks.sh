@@ -12,7 +12,9 @@
 #      same thread count for both;
 #   5. LoRA and LoRA + trainable tokens adapters against PEFT, both ways (tests/reference/check_lora_peft.py and the
 #      harness's lora-check);
-#   6. the recorded transformers/PEFT reference cases (tests/reference), and tokenizers, when their cases are carried.
+#   6. the recorded transformers/PEFT reference cases (tests/reference), and tokenizers, when their cases are carried;
+#   3b (run after 3). training jobs from Export-TokenTrainingJob trained by Trainer + PEFT (accelerate launch
+#      --num_processes 1 on the GPU, else python on the CPU), their adapters loaded by PEFT and imported here.
 #
 # Prepare on the build machine first (publishes the harness, packs the wrapper sources and the cases):
 #   tests/device/prepare-device-run.sh
@@ -187,6 +189,22 @@ if [ "$HARNESS_OK" = 1 ]; then
   step harness-env 60 H env
   step forward-cuda 90 H forward --fixtures tests/fixtures/reference --device cuda --out "$DETAILS/forward-cuda" --expected tests/device/expected/forward
   step train-cuda 120 H train --examples examples --device cuda --out "$DETAILS/train-cuda" --expected tests/device/expected/train
+fi
+
+# ---- 3b. exported training jobs: Trainer + PEFT train them here (one GPU with accelerate, else the CPU), PEFT loads
+# the adapter, then our import takes it back and must give PEFT's logits -------------------------------------------------
+if unpack jobs "$WORK"; then
+  for job in "$WORK"/jobs/*/; do
+    name=$(basename "$job")
+    step "job-run-$name" 150 "$PY" tests/device/check_job.py "$job" "$ROOT/examples/models/tiny-llama3" "$WORK/job-runs/$name"
+  done
+  if [ "$HARNESS_OK" = 1 ]; then
+    step job-ours-cpu 60 H job-check --jobs "$WORK/jobs" --runs "$WORK/job-runs" --model examples/models/tiny-llama3 --device cpu
+    step job-ours-cuda 60 H job-check --jobs "$WORK/jobs" --runs "$WORK/job-runs" --model examples/models/tiny-llama3 --device cuda
+  fi
+  [ "$DRY" = 1 ] || cp -r "$WORK/job-runs" "$DETAILS/" 2>/dev/null
+else
+  note "skip jobs: $CARRY/jobs.tgz was not carried"
 fi
 
 # ---- 4. a Trainable Tokens step: ours against PEFT, same GPU, same shapes; then the CPU with the same threads --------

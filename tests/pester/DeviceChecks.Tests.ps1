@@ -29,6 +29,7 @@ mkdir -p "$1/h/harness" "$1/l/lora-cases/case-a"
 printf '#!/bin/sh\necho "stand-in harness $*"\n' > "$1/h/harness/DeviceHarness"; chmod +x "$1/h/harness/DeviceHarness"
 tar czf "$1/harness.tgz" -C "$1/h" harness
 echo '{}' > "$1/l/lora-cases/case-a/case.json"; tar czf "$1/lora-cases.tgz" -C "$1/l" lora-cases
+mkdir -p "$1/j/jobs/tokens-fsdp"; echo '{}' > "$1/j/jobs/tokens-fsdp/job.json"; tar czf "$1/jobs.tgz" -C "$1/j" jobs
 '@ _ $carry
         $carry
     }
@@ -41,7 +42,10 @@ Describe 'run-device-checks.sh' {
         $planned = $run.Summary | Where-Object { $_ -like 'dry  *' } | ForEach-Object { ($_ -split ':')[0].Substring(5) }
         $planned | Should -Contain 'abi'
         $planned.IndexOf('abi') | Should -BeLessThan $planned.IndexOf('forward-cuda')
-        foreach ($name in 'forward-cuda', 'train-cuda', 'lora-peft', 'lora-ours-cuda', 'bench-ours-cuda-qwen3-8b', 'bench-peft-cuda-qwen3-8b', 'bench-ours-cpu-llama-3.2-1b', 'bench-peft-cpu-llama-3.2-1b') {
+        # The exported job: trained by Trainer + PEFT, then imported and compared here, on the CPU and on cuda.
+        $jobRun = $run.Summary | Where-Object { $_ -like 'dry  job-run-tokens-fsdp:*' }
+        $jobRun | Should -Match 'check_job.py .*jobs/tokens-fsdp/ .*examples/models/tiny-llama3'
+        foreach ($name in 'job-ours-cpu', 'job-ours-cuda', 'forward-cuda', 'train-cuda', 'lora-peft', 'lora-ours-cuda', 'bench-ours-cuda-qwen3-8b', 'bench-peft-cuda-qwen3-8b', 'bench-ours-cpu-llama-3.2-1b', 'bench-peft-cpu-llama-3.2-1b') {
             $planned | Should -Contain $name
         }
         $ours = $run.Summary | Where-Object { $_ -like 'dry  bench-ours-cuda-qwen3-8b:*' }
@@ -192,6 +196,41 @@ Describe 'DeviceHarness on this CPU (the libtorch named by --libtorch)' {
         (Get-Content -Raw (Join-Path $cases 'lora-tt-map-untied/case.json') | ConvertFrom-Json).peft_config.trainable_token_indices.lm_head | Should -Be @(7)
     }
 
+    It 'imports an exported job''s adapter and compares its logits with PEFT''s; a job that did not run is skipped' {
+        Import-Module (Join-Path $Root 'out/TrainableTokens/TrainableTokens.psd1') -Force
+        $examples = Join-Path $Root 'examples'
+        $jobs = Join-Path $TestDrive 'jobs'
+        $runs = Join-Path $TestDrive 'job-runs'
+        $null = Export-TokenTrainingJob (Join-Path $examples 'quickstart.run.yaml') -OutputPath (Join-Path $jobs 'tokens') -WarningAction SilentlyContinue
+        $null = Export-TokenTrainingJob (Join-Path $examples 'quickstart.run.yaml') -OutputPath (Join-Path $jobs 'not-run') -WarningAction SilentlyContinue
+        # Stand-ins for what check_job.py leaves: the job's adapter (here the engine's, as PEFT would save it) and
+        # "PEFT's" logits, all zero, which ours cannot match: the comparison must fail, and say by how much.
+        $trained = Start-TokenTraining (Join-Path $examples 'quickstart.run.yaml') -MaxSteps 1 -OutputPath (Join-Path $TestDrive 'engine-adapter') -WarningAction SilentlyContinue
+        $output = Join-Path $runs 'tokens/output'
+        New-Item -ItemType Directory -Force $output, (Join-Path $runs 'not-run') | Out-Null
+        Copy-Item (Join-Path $trained.AdapterFolder 'adapter_model.safetensors') $output
+        $config = Get-Content -Raw (Join-Path $trained.AdapterFolder 'adapter_config.json') | ConvertFrom-Json
+        $config.peft_version = '0.21.0'
+        $config | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $output 'adapter_config.json')
+        $vocab = (Get-Content -Raw (Join-Path $examples 'models/tiny-llama3/config.json') | ConvertFrom-Json).vocab_size
+        $count = 12 * $vocab
+        $header = '{"logits":{"dtype":"F32","shape":[1,12,' + $vocab + '],"data_offsets":[0,' + ($count * 4) + ']}}'
+        while (($header.Length % 8) -ne 0) { $header += ' ' }
+        $stream = [IO.File]::Create((Join-Path $runs 'tokens/peft-logits.safetensors'))
+        try {
+            $stream.Write([BitConverter]::GetBytes([uint64]$header.Length), 0, 8)
+            $bytes = [Text.Encoding]::UTF8.GetBytes($header); $stream.Write($bytes, 0, $bytes.Length)
+            $stream.Write([byte[]]::new($count * 4), 0, $count * 4)
+        }
+        finally { $stream.Dispose() }
+        $run = Invoke-Harness job-check --jobs $jobs --runs $runs --model (Join-Path $examples 'models/tiny-llama3') --device cpu
+        $run.Code | Should -Be 1 -Because $run.Text
+        $run.Text | Should -Match 'FAIL job tokens \(CPU\): Import-TokenTrainingJob took it \(0 repair\(s\); config differences: none\); logits max\|diff\| vs PEFT \d'
+        $run.Text | Should -Match 'skip job not-run: the job did not run'
+        $run.Text | Should -Match 'jobs: 1 compared, 1 failed'
+        Join-Path $runs 'tokens/imported-cpu/adapter_model.safetensors' | Should -Exist
+    }
+
     It 'summarises the benchmark per shape: ours against PEFT, an out-of-memory run as such' -Skip:(-not $HasPython) {
         $bench = Join-Path $TestDrive 'bench.jsonl'
         @(
@@ -206,7 +245,7 @@ Describe 'DeviceHarness on this CPU (the libtorch named by --libtorch)' {
     }
 
     It 'the Python sides parse' -Skip:(-not $HasPython) {
-        foreach ($file in 'tests/device/peft_step_bench.py', 'tests/device/summarise_bench.py', 'tests/reference/check_lora_peft.py', 'tests/reference/check_against_peft.py', 'tests/reference/check_against_transformers.py') {
+        foreach ($file in 'tests/device/peft_step_bench.py', 'tests/device/summarise_bench.py', 'tests/device/check_job.py', 'tests/reference/check_lora_peft.py', 'tests/reference/check_against_peft.py', 'tests/reference/check_against_transformers.py') {
             $text = & python3 -c "import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])" (Join-Path $Root $file) 2>&1 | Out-String
             $LASTEXITCODE | Should -Be 0 -Because "$file`: $text"
         }

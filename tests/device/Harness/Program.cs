@@ -13,6 +13,7 @@ using TrainableTokens.DeviceHarness;
 //   bench    --config FILE --device D --dtype bfloat16 --batch B --seq S [--steps N] [--k K] [--label L]
 //   lora-write --out DIR                             our LoRA (+ trainable tokens) adapters for PEFT to load
 //   lora-check --cases DIR --models DIR --device D   PEFT's adapters loaded here
+//   job-check --jobs DIR --runs DIR --model DIR --device D   exported jobs' adapters (Trainer + PEFT) imported and compared
 // Every line of output is for the log; results that are compared later are files under --out. Exit 1 when a
 // comparison fails, 2 on a usage error, 3 when the harness itself cannot run (libtorch, CUDA).
 var options = Options.Parse(args);
@@ -31,6 +32,7 @@ try
         "bench" => StepBench.Run(options),
         "lora-write" => LoraCases.Write(options),
         "lora-check" => LoraCases.Check(options),
+        "job-check" => JobCheck.Run(options),
         _ => Usage($"unknown command '{options.Command}'"),
     };
 }
