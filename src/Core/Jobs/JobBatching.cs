@@ -30,8 +30,8 @@ public sealed record JobBatching(int PerDeviceBatchSize, int GradientAccumulatio
                 $"Choose a process count that divides one of them for the same steps."));
             return new JobBatching(b, a, plan, false);
         }
-        var batches = result.PerDeviceBatchSize == b ? engine.BatchesPerEpoch : engine.BatchesPerEpoch * world;
-        if (batches % world != 0 || (result.PerDeviceBatchSize != b && trainExamples % b != 0))
+        // accelerate's even_batches fills a round of P batches that the epoch cannot fill with examples from its start.
+        if (trainExamples % (result.PerDeviceBatchSize * world) != 0)
             warnings.Add(new JobWarning("training.per_device_train_batch_size",
                 $"An epoch's {trainExamples} examples do not split evenly over {world} processes in batches of {result.PerDeviceBatchSize}: accelerate " +
                 "fills the last batches of each epoch with examples from its start, so the last step of an epoch differs from the engine's."));

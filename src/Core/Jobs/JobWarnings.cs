@@ -40,6 +40,10 @@ internal static class JobWarnings
             warnings.Add(new JobWarning("training.dtype",
                 $"Under FSDP the LoRA matrices train in {run.Training.Dtype}, the model's dtype (one FSDP unit holds one dtype, and float32 units " +
                 "would double the sharded weights' memory); the engine keeps them in float32. Use -Engine DeepSpeed (float32 master copies) for float32 updates."));
+        if (run.LoraAdapter is null && run.Training.Dtype == "float16" && engine == JobEngine.Fsdp)
+            warnings.Add(new JobWarning("training.dtype",
+                "float16 under FSDP keeps the rows in float32 through accelerate's fp16 mixed precision, which scales the loss and skips a step " +
+                "whose gradients overflow; the engine neither scales nor skips. Use bfloat16 for the same steps."));
         if (eval.Enabled)
             warnings.Add(new JobWarning("training.eval_strategy",
                 "Trainer's eval_loss is the mean of each evaluation batch's loss, weighted by examples; the engine's is the mean over every scored token. " +
