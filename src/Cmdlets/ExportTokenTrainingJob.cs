@@ -96,17 +96,7 @@ public sealed class ExportTokenTrainingJob : PSCmdlet
         }
     }
 
-    private (string? File, object? Config) Source()
-    {
-        if (ParameterSetName == PathSet) return (GetUnresolvedProviderPathFromPSPath(Path), null);
-        var value = Config is PSObject ps ? ps.BaseObject : Config;
-        return value switch
-        {
-            FileInfo info => (info.FullName, null),
-            string text => (GetUnresolvedProviderPathFromPSPath(text), null),
-            _ => (null, value),
-        };
-    }
+    private (string? File, object? Config) Source() => RunSource.Of(this, ParameterSetName == PathSet, Path, Config);
 }
 
 /// <summary>Export-TokenTrainingJob's parameters, in cmdlet-side types.</summary>

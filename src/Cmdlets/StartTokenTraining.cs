@@ -70,17 +70,7 @@ public sealed class StartTokenTraining : RunSettingsCmdlet
     }
 
     /// <summary>The run file, or the config object; a file or path piped into -Config is a run file.</summary>
-    private (string? File, object? Config) Source()
-    {
-        if (ParameterSetName == PathSet) return (GetUnresolvedProviderPathFromPSPath(Path), null);
-        var value = Config is PSObject ps ? ps.BaseObject : Config;
-        return value switch
-        {
-            FileInfo info => (info.FullName, null),
-            string text => (GetUnresolvedProviderPathFromPSPath(text), null),
-            _ => (null, value),
-        };
-    }
+    private (string? File, object? Config) Source() => RunSource.Of(this, ParameterSetName == PathSet, Path, Config);
 
     protected override void StopProcessing() => _cancel.Cancel();
 
